@@ -17,7 +17,7 @@ def real_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_media(request, tmp_path, settings=None):
+def _isolated_media(request, tmp_path):
     """Each test stores files in its own MEDIA_ROOT, so 'nothing left behind' is checkable."""
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         settings = request.getfixturevalue("settings")
