@@ -118,6 +118,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # static/build holds the bundled viewer (git-ignored, built by `make`).
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

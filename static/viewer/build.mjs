@@ -1,0 +1,65 @@
+// Bundles the OsteoLens viewer into static/build/viewer/ (git-ignored; whitenoise serves it).
+// Usage: npm run build   (node static/viewer/build.mjs)
+import { build } from "esbuild";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..", "..");
+const outdir = path.join(root, "static", "build", "viewer");
+const modules = path.join(root, "node_modules");
+
+// The loader starts its decoder with
+//   new Worker(new URL('./decodeImageFrameWorker.js', import.meta.url))
+// and esbuild leaves that URL alone, so the worker must be a second entry point
+// that lands beside viewer.js under exactly that name.
+const workerEntry = path.join(modules, "@cornerstonejs/dicom-image-loader/dist/esm/decodeImageFrameWorker.js");
+
+// Decoders load these at run time from the wasmBasePath given to the loader's init.
+const WASM = [
+  "@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm",
+  "@cornerstonejs/codec-charls/dist/charlswasm_decode.wasm",
+  "@cornerstonejs/codec-libjpeg-turbo-8bit/dist/libjpegturbowasm_decode.wasm",
+  "@cornerstonejs/codec-libjxl/dist/jpegxlwasm_decode.wasm",
+  "@cornerstonejs/codec-openjph/dist/openjphjs.wasm",
+];
+
+await rm(outdir, { recursive: true, force: true });
+await mkdir(outdir, { recursive: true });
+
+// vtk.js's XML reader/writer (mesh files, never used here) imports xmlbuilder2,
+// which does not bundle for the browser; replace it with an empty module.
+await writeFile(path.join(outdir, ".xmlbuilder2-stub.js"), "export const create = () => { throw new Error('xmlbuilder2 is not bundled'); };\nexport default {};\n");
+
+const started = Date.now();
+await build({
+  entryPoints: {
+    viewer: path.join(here, "viewer.js"),
+    decodeImageFrameWorker: workerEntry,
+  },
+  outdir,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["es2020"],
+  minify: true,
+  sourcemap: false,
+  legalComments: "none",
+  // Codec glue code mentions Node built-ins behind runtime checks; they are never loaded in a browser.
+  external: ["fs", "path", "module", "worker_threads", "crypto"],
+  alias: { xmlbuilder2: path.join(outdir, ".xmlbuilder2-stub.js") },
+  // The wasm URLs in the decoders are `new URL(<bare specifier>, import.meta.url)`:
+  // esbuild keeps them as strings; the real files come from the copy below.
+  loader: { ".wasm": "file" },
+  logLevel: "warning",
+});
+await rm(path.join(outdir, ".xmlbuilder2-stub.js"));
+
+for (const spec of WASM) {
+  // Plain paths: the codec packages do not export their dist/ files.
+  const src = path.join(modules, spec);
+  await copyFile(src, path.join(outdir, path.basename(src)));
+}
+await copyFile(path.join(here, "viewer.css"), path.join(outdir, "viewer.css"));
+console.log(`viewer built into ${path.relative(root, outdir)} in ${Date.now() - started} ms`);

@@ -1,0 +1,118 @@
+"""The case library: what each role sees, filters, pagination, thumbnails."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from tests.platform.factories import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+def labels_on_page(response) -> list[str]:
+    return [c.label for c in response.context["page"].object_list]
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("cases:library"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_resident_sees_only_library_cases(client_for, rita, dora):
+    make_case(label="lib-1")
+    make_case(label="upload-1", in_library=False, owner=dora, diagnosis=None)
+    response = client_for(rita).get(reverse("cases:library"))
+    assert labels_on_page(response) == ["lib-1"]
+
+
+def test_referrer_sees_only_own_uploads(client_for, dora, dan):
+    make_case(label="lib-1")
+    make_case(label="dora-1", in_library=False, owner=dora, diagnosis=None)
+    make_case(label="dan-1", in_library=False, owner=dan, diagnosis=None)
+    response = client_for(dora).get(reverse("cases:library"))
+    assert labels_on_page(response) == ["dora-1"]
+
+
+def test_admin_sees_everything(client_for, alice, dora):
+    make_case(label="lib-1")
+    make_case(label="dora-1", in_library=False, owner=dora, diagnosis=None)
+    response = client_for(alice).get(reverse("cases:library"))
+    assert sorted(labels_on_page(response)) == ["dora-1", "lib-1"]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"diagnosis": "chordoma"}, ["a"]),
+        ({"behaviour": "benign"}, ["c"]),
+        ({"sex": "F"}, ["b"]),
+        ({"age_min": "40", "age_max": "55"}, ["b"]),
+        ({"task": "bone-xray"}, ["c"]),
+        ({"site": "femur"}, ["c"]),
+        ({"q": "b"}, ["b"]),
+        ({"modality": "CT"}, ["a"]),
+    ],
+)
+def test_filters(client_for, rita, query, expected):
+    make_case(label="a", diagnosis="chordoma", age=65, sex="M", with_image=True)
+    make_case(label="b", diagnosis="chondrosarcoma", age=50, sex="F")
+    make_case(label="c", task="bone-xray", diagnosis="osteomyelitis", age=30, sex="M", site="distal femur")
+    response = client_for(rita).get(reverse("cases:library"), query)
+    assert sorted(labels_on_page(response)) == expected
+
+
+def test_bad_filter_value_is_reported_not_ignored(client_for, rita):
+    make_case(label="a")
+    response = client_for(rita).get(reverse("cases:library"), {"age_min": "old"})
+    assert response.status_code == 200
+    assert "Enter a number" in response.content.decode()
+
+
+def test_pagination(client_for, rita):
+    for i in range(30):
+        make_case(label=f"p{i:02d}")
+    first = client_for(rita).get(reverse("cases:library"))
+    second = client_for(rita).get(reverse("cases:library"), {"page": 2})
+    assert len(labels_on_page(first)) == 25
+    assert len(labels_on_page(second)) == 5
+    assert not set(labels_on_page(first)) & set(labels_on_page(second))
+
+
+def test_case_page_shows_clinical_data_and_histopathology(client_for, rita):
+    case = make_case(label="a", diagnosis="giant_cell_tumour", age=31, with_image=True)
+    response = client_for(rita).get(reverse("cases:detail", args=[case.public_id]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Giant cell tumour" in html and "intermediate" in html
+    assert "Synthetic phantom" in html
+    series = case.studies.get().series.get()
+    assert reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid]) in html
+
+
+def test_thumbnail_is_windowed_png(client_for, rita):
+    case = make_case(with_image=True)
+    series = case.studies.get().series.get()
+    response = client_for(rita).get(reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(b"".join(response.streaming_content))).convert("L")
+    # Soft tissue (40 HU) sits at mid-grey in a 400/40 window; bone (1000 HU) is white.
+    centre = image.getpixel((image.width // 2, image.height // 2))
+    corner = image.getpixel((2, 2))
+    assert centre == 255
+    assert 100 < corner < 160
+
+
+def test_other_users_case_is_404_not_403(client_for, dora, dan):
+    case = make_case(in_library=False, owner=dan, diagnosis=None, with_image=True)
+    series = case.studies.get().series.get()
+    c = client_for(dora)
+    assert c.get(reverse("cases:detail", args=[case.public_id])).status_code == 404
+    assert (
+        c.get(reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid])).status_code == 404
+    )
