@@ -148,7 +148,9 @@ def parse_row(raw: dict[str, str], line: int, base: Path) -> ManifestRow:
         "age": _number(get["age"], "age", 0, 120),
         "sex": _choice(get["sex"], "sex", vocab.SEXES) if get["sex"] else None,
         "site": get["site"] or None,
-        "site_group": _choice(get["site_group"], "site_group", vocab.SITE_GROUPS) if get["site_group"] else None,
+        "site_group": _choice(get["site_group"], "site_group", vocab.SITE_GROUPS)
+        if get["site_group"]
+        else None,
         "pain": _flag(get["pain"], "pain"),
         "swelling": _flag(get["swelling"], "swelling"),
         "trauma": _flag(get["trauma"], "trauma"),

@@ -149,7 +149,7 @@ def cohen_kappa(a: Sequence[Any], b: Sequence[Any], alpha: float = 0.05) -> Kapp
     p_chance = float(table.sum(0) @ table.sum(1)) / len(a) ** 2
     if p_chance >= 1.0 - 1e-12:  # one category only: kappa is 0/0
         return KappaResult(None, None, None, None)
-    res = inter_rater.cohens_kappa(table, alpha=alpha)
+    res = inter_rater.cohens_kappa(table)
     kappa, se = float(res.kappa), float(res.std_kappa)
     z = sps.norm.ppf(1 - alpha / 2)
     return KappaResult(kappa, se, kappa - z * se, kappa + z * se)
@@ -175,7 +175,7 @@ def cochrans_q(binary: Any) -> CochranQ:
     x = np.asarray(binary, dtype=int)
     if x.ndim != 2 or x.shape[1] < 2:
         raise ValueError("need a subjects x raters matrix with at least two raters")
-    res = contingency_tables.cochrans_q(x, return_object=True)
+    res = contingency_tables.cochrans_q(x)
     return CochranQ(float(res.statistic), int(res.df), float(res.pvalue))
 
 

@@ -26,14 +26,17 @@ def ellipsoid(x, y, z, centre, axes):
 def capsule(x, y, z, points, radii):
     """Signed distance to a tube along a polyline whose radius varies linearly."""
     out = None
-    for (p, rp), (q, rq) in zip(zip(points[:-1], radii[:-1]), zip(points[1:], radii[1:]), strict=True):
-        p = np.asarray(p, dtype=np.float32)
-        q = np.asarray(q, dtype=np.float32)
+    for k in range(len(points) - 1):
+        p = np.asarray(points[k], dtype=np.float32)
+        q = np.asarray(points[k + 1], dtype=np.float32)
+        rp, rq = radii[k], radii[k + 1]
         axis = q - p
         length2 = float(axis @ axis) or 1e-6
         t = ((x - p[0]) * axis[0] + (y - p[1]) * axis[1] + (z - p[2]) * axis[2]) / length2
         t = np.clip(t, 0.0, 1.0)
-        dist = np.sqrt((x - p[0] - t * axis[0]) ** 2 + (y - p[1] - t * axis[1]) ** 2 + (z - p[2] - t * axis[2]) ** 2)
+        dist = np.sqrt(
+            (x - p[0] - t * axis[0]) ** 2 + (y - p[1] - t * axis[1]) ** 2 + (z - p[2] - t * axis[2]) ** 2
+        )
         d = dist - (rp + (rq - rp) * t)
         out = d if out is None else np.minimum(out, d)
     return out

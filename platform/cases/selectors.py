@@ -30,9 +30,7 @@ def library_cases(user, filters: LibraryFilters | None = None) -> QuerySet:
     f = filters or LibraryFilters()
     qs = visible_cases(user).select_related("clinical", "histopathology")
     if f.q:
-        qs = qs.filter(
-            Q(label__icontains=f.q) | Q(clinical__site__icontains=f.q) | Q(history__icontains=f.q)
-        )
+        qs = qs.filter(Q(label__icontains=f.q) | Q(clinical__site__icontains=f.q) | Q(history__icontains=f.q))
     if f.task:
         qs = qs.filter(task=f.task)
     if f.diagnosis:

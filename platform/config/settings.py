@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "cases",
     "cohorts",
     "ingest",
+    "opinions",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, so worker processes in the integration tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-osteolens.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -140,14 +143,10 @@ UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 
 # Celery. The web side only sends tasks and reads their state; the inference worker
-# (no Django) and the bookkeeping worker share the broker and the result backend.
+# (no Django) and the bookkeeping worker share the broker, result backend and storage,
+# so all three read the same defaults from inference_worker.settings.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "filesystem://", ("filesystem", "redis", "rediss", "amqp"))
-_default_results = (
-    CELERY_BROKER_URL
-    if CELERY_BROKER_URL.startswith("redis")
-    else f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}"
-)
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_results)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

@@ -97,7 +97,9 @@ def test_case_page_shows_clinical_data_and_histopathology(client_for, rita):
 def test_thumbnail_is_windowed_png(client_for, rita):
     case = make_case(with_image=True)
     series = case.studies.get().series.get()
-    response = client_for(rita).get(reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid]))
+    response = client_for(rita).get(
+        reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid])
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     image = Image.open(io.BytesIO(b"".join(response.streaming_content))).convert("L")

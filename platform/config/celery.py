@@ -1,0 +1,25 @@
+"""The web side's Celery app: sends analyses to the inference worker (queue "gpu") and
+runs the bookkeeping tasks that record their results (queue "default").
+
+Run the bookkeeping worker with: ``celery -A config.celery worker -Q default`` from
+platform/ (or `manage.py run_demo`, which starts everything).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from celery import Celery  # noqa: E402
+
+from inference_worker import settings as shared  # noqa: E402
+
+app = Celery("osteolens")
+app.conf.update(shared.celery_config())
+app.conf.update(broker_url=shared.broker_url(), result_backend=shared.result_backend())
+app.autodiscover_tasks(["opinions"])

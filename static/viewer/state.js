@@ -1,0 +1,36 @@
+// window.osteolensViewer: the page's public, JSON-friendly state. Browser tests and the
+// surrounding Django page read it; it is refreshed after every render.
+export function createState() {
+  const state = {
+    ready: false,
+    renderer: null, // "gpu" | "cpu"
+    mode: "stack", // "stack" | "mpr"
+    seriesUid: null,
+    sliceIndex: 0,
+    sliceCount: 0,
+    imageId: null,
+    windowCenter: null,
+    windowWidth: null,
+    invert: false,
+    cached: 0, // images of the current series in the cache
+    cacheMs: null, // time to cache the whole current series, once done
+    firstImageMs: null, // navigation start -> first IMAGE_RENDERED
+    renders: 0,
+    overlays: { labelmap: false, heatmap: null, marker: false },
+    notices: [],
+    errors: [],
+  };
+  window.osteolensViewer = state;
+  return state;
+}
+
+export function reportError(state, where, err) {
+  const message = `${where}: ${err && err.message ? err.message : String(err)}`;
+  state.errors.push(message);
+  console.error(message, err);
+  const box = document.querySelector(".olv-errors");
+  if (box) {
+    box.hidden = false;
+    box.textContent = state.errors.join("\n");
+  }
+}
