@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "cohorts",
     "ingest",
     "opinions",
+    "modelhub",
 ]
 
 MIDDLEWARE = [
