@@ -46,6 +46,7 @@ migrate: setup
 # --- the two commands ---------------------------------------------------------
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py train_demo_models
 	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
 
 test: setup

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "ingest",
     "opinions",
     "modelhub",
+    "demo",
 ]
 
 MIDDLEWARE = [
