@@ -7,6 +7,7 @@ switch to PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -103,7 +104,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so worker processes in the integration tests share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-osteolens.sqlite3")}
+    # One per test run (pid), so parallel runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-osteolens-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

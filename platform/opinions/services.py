@@ -93,3 +93,36 @@ def record_failure(*, request_id: str, reason: str) -> None:
     AnalysisRequest.objects.filter(public_id=request_id).exclude(status=AnalysisRequest.Status.DONE).update(
         status=AnalysisRequest.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
     )
+
+
+def promote_to_library(
+    request: AnalysisRequest,
+    *,
+    diagnosis: str,
+    behaviour: str,
+    confirmation: str,
+    certainty: str,
+    notes: str = "",
+    confirmed_by=None,
+) -> Case:
+    """A finished referral becomes a pathology-proven library case (confirmation recorded)."""
+    from cases.models import Histopathology
+
+    if request.status != AnalysisRequest.Status.DONE:
+        raise ValueError("only a finished analysis can be promoted")
+    case = request.case
+    Histopathology.objects.update_or_create(
+        case=case,
+        defaults={
+            "diagnosis": diagnosis,
+            "behaviour": behaviour,
+            "confirmation": confirmation,
+            "certainty": certainty,
+            "notes": notes,
+            "confirmed_by": confirmed_by,
+        },
+    )
+    case.in_library = True
+    case.source = Case.Source.PROMOTED
+    case.save(update_fields=["in_library", "source"])
+    return case

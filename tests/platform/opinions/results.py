@@ -1,0 +1,44 @@
+"""A realistic worker result, shaped by the result contract, for page tests."""
+
+from __future__ import annotations
+
+
+def sacral_result(request_id: str, *, out_of_domain: bool = False, embedding=None) -> dict:
+    return {
+        "request_id": request_id,
+        "pipeline": "sacral-ct",
+        "models": [
+            {"name": "six_class", "version": "1", "sha256": "ab" * 32, "synthetic_training": True},
+            {"name": "malignancy", "version": "1", "sha256": "cd" * 32, "synthetic_training": True},
+        ],
+        "out_of_domain": out_of_domain,
+        "reasons": ["no hip bones were found"] if out_of_domain else [],
+        "opinions": [
+            {
+                "model": "six_class",
+                "kind": "six_class",
+                "probabilities": {
+                    "metastasis": 0.05,
+                    "chondrosarcoma": 0.1,
+                    "osteosarcoma": 0.05,
+                    "chordoma": 0.7,
+                    "neurogenic_tumour": 0.05,
+                    "giant_cell_tumour": 0.05,
+                },
+                "top_class": "chordoma",
+                "embedding": embedding or [1.0, 0.0, 0.0],
+            },
+            {
+                "model": "malignancy",
+                "kind": "malignancy",
+                "probabilities": {"benign": 0.2, "malignant": 0.8},
+                "top_class": "malignant",
+            },
+        ],
+        "location": {"x": 0.01, "y": -0.2, "z": -0.35, "side": "midline"},
+        "artefacts": {},
+        "timings": {"total": 3.2},
+        "warnings": [],
+        "synthetic_training": True,
+        "disclaimer": "Research use only; not for clinical use",
+    }
