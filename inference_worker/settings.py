@@ -40,6 +40,11 @@ def result_backend() -> str:
 
 def broker_transport_options() -> dict:
     """The filesystem broker needs one shared folder for producers and consumers."""
+    if broker_url().startswith("redis"):
+        # An unacknowledged task (its worker died) is handed out again after this many
+        # seconds; it must exceed the longest task's time limit or a slow analysis
+        # would run twice (harmless, since analyses are idempotent, but wasteful).
+        return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1200"))}
     if not broker_url().startswith("filesystem"):
         return {}
     folder = var_dir() / "broker"

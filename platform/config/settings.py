@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "opinions",
     "modelhub",
     "demo",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +154,21 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 # so all three read the same defaults from inference_worker.settings.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "filesystem://", ("filesystem", "redis", "rediss", "amqp"))
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OsteoLens API",
+    "DESCRIPTION": "Second opinions on bone-tumour imaging. Research use only; not for clinical use.",
+    "VERSION": "1",
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

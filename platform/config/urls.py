@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("cases.urls")),
     path("opinions/", include("opinions.urls")),
+    path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -63,3 +63,37 @@ def opinion_rows(result: dict) -> list[dict]:
             }
         )
     return rows
+
+
+def location_diagram(location: dict | None) -> dict | None:
+    """Coordinates for a small coronal diagram of the hip-bone frame (radiological view:
+    the patient's right on the viewer's left). Frame units: the hip-bone centroids sit
+    at right = +/-0.5, so the picture scales with the patient, not the scanner."""
+    if not location or "centroid" not in location:
+        return None
+    width, height, scale = 240, 200, 160.0
+    cx, cy = width / 2, height / 2
+
+    def to_svg(right: float, superior: float) -> tuple[float, float]:
+        return round(cx - right * scale, 1), round(cy - superior * scale, 1)
+
+    x, y = to_svg(location["centroid"][0], location["centroid"][2])
+    box = None
+    if location.get("bounds"):
+        (r0, r1), _, (s0, s1) = location["bounds"]
+        left, top = to_svg(max(r0, r1), max(s0, s1))
+        right, bottom = to_svg(min(r0, r1), min(s0, s1))
+        box = {"x": left, "y": top, "w": round(right - left, 1), "h": round(bottom - top, 1)}
+    hips = [dict(zip(("x", "y"), to_svg(side, 0.0), strict=True)) for side in (0.5, -0.5)]
+    return {
+        "width": width,
+        "height": height,
+        "tumour": {"x": x, "y": y},
+        "box": box,
+        "hips": hips,
+        "midline_x": cx,
+        "side": location.get("side", ""),
+        "centroid": location["centroid"],
+        "axes": location.get("axes", ["right", "anterior", "superior"]),
+        "volume_ml": location.get("volume_ml"),
+    }

@@ -111,6 +111,7 @@ def detail(request, request_id):
             opinion=opinion,
             result=result,
             rows=presentation.opinion_rows(result),
+            diagram=presentation.location_diagram(result.get("location")),
             similar=similar_cases(result, pipeline=analysis.pipeline, exclude_case_id=analysis.case_id),
         )
     return render(request, "opinions/detail.html", context)

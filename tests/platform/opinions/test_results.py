@@ -116,3 +116,15 @@ def test_admin_promotes_a_finished_request_into_the_library(client_for, dora, al
     assert case.histopathology.confirmation == "biopsy"
     assert case.histopathology.confirmed_by == alice
     assert client_for(rita).get(reverse("cases:detail", args=[case.public_id])).status_code == 200
+
+
+def test_location_diagram_puts_the_patients_right_on_the_viewers_left():
+    from opinions.presentation import location_diagram
+
+    right_sided = location_diagram({"centroid": [0.4, 0.0, 0.1], "side": "right"})
+    left_sided = location_diagram({"centroid": [-0.4, 0.0, 0.1], "side": "left"})
+    assert right_sided["tumour"]["x"] < right_sided["midline_x"] < left_sided["tumour"]["x"]
+    # Superior is up in the picture.
+    low = location_diagram({"centroid": [0.0, 0.0, -0.3]})
+    assert low["tumour"]["y"] > right_sided["tumour"]["y"]
+    assert location_diagram(None) is None
