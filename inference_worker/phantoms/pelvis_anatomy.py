@@ -162,14 +162,21 @@ def hip_sdf(x, y, z, shape: PelvisShape):
     """The patient's RIGHT hip bone (+x); call with -x for the left one."""
     x = x / shape.hip_spread
     cx, cy = 45.0, 45.0
-    a = np.interp(z, [-40.0, 36.0], [58.0, 72.0]).astype(np.float32)
-    b = np.interp(z, [-40.0, 36.0], [62.0, 76.0]).astype(np.float32)
+    zs = [-72.0, -40.0, -20.0, 0.0, 36.0]
+    a = np.interp(z, zs, [50.0, 56.0, 62.0, 68.0, 72.0]).astype(np.float32)
+    b = np.interp(z, zs, [56.0, 62.0, 68.0, 74.0, 76.0]).astype(np.float32)
     theta = np.arctan2((y - cy) / b, (x - cx) / a)
-    theta_ant = np.interp(z, [-40.0, 36.0], [-0.9, 0.1]).astype(np.float32)
-    thick = np.interp(z, [-40.0, 36.0], [18.0, 5.0]).astype(np.float32) + 8.0 * (theta < -1.3)
+    # Anterior end: crest front, ASIS (most anterior), the notch above AIIS, then the
+    # ilium narrows onto the acetabular roof. Posterior end: SI joint above, greater
+    # sciatic notch below it.
+    theta_ant = np.interp(z, zs, [-0.7, -0.45, -0.25, 0.15, 0.0]).astype(np.float32)
+    theta_post = np.interp(z, zs, [-1.25, -1.45, -1.85, -1.85, -1.85]).astype(np.float32)
+    thick = np.interp(z, zs, [30.0, 22.0, 13.0, 8.0, 5.0]).astype(np.float32) + 8.0 * (theta < -1.3)
     wing = np.abs(shapes.ellipse2(x - cx, y - cy, a, b)) - 0.5 * thick
     crest = 36.0 - 6.0 * (theta + 1.6)
-    wing = shapes.intersect(wing, (theta - theta_ant) * 50.0, (-1.85 - theta) * 50.0, z - crest, -42.0 - z)
+    wing = shapes.intersect(
+        wing, (theta - theta_ant) * 50.0, (theta_post - theta) * 50.0, z - crest, -75.0 - z
+    )
     head = np.array([88.0, 40.0, -95.0])
     rh = shape.femoral_head
     parts = [wing]
@@ -222,7 +229,7 @@ def soft_tissue_hu(x, y, z, shape: PelvisShape, rng: np.random.Generator):
     b = np.where(y > yc, shape.body_b_ant, shape.body_b_post).astype(np.float32)
     core = shapes.ellipse2(x, y - yc, shape.body_a, b)
     glute_z = np.clip((-z - 10.0) / 40.0, 0.0, 1.0)
-    buttocks = shapes.ellipse2(np.abs(x) - 68.0, y + 25.0, 78.0, 62.0 + 12.0 * glute_z)
+    buttocks = shapes.ellipse2(np.abs(x) - 64.0, y + 25.0, 70.0, 62.0 + 12.0 * glute_z)
     buttocks = np.maximum(buttocks, z + 5.0 - 60.0 * (1 - glute_z))
     muscle = np.minimum(core, buttocks)
     body = muscle - shape.fat
@@ -230,6 +237,10 @@ def soft_tissue_hu(x, y, z, shape: PelvisShape, rng: np.random.Generator):
     hu[body < 0] = -100.0 + 8.0 * np.float32(rng.standard_normal())
     hu[(body < 0) & (body > -2.0)] = 25.0  # skin
     hu[muscle < 0] = 50.0
+    # Fat plane between gluteus maximus and the deeper gluteal muscles, so the buttock
+    # does not read as one block of muscle.
+    plane = np.abs(shapes.ellipse2(np.abs(x) - 62.0, y + 12.0, 80.0, 58.0)) < 2.2
+    hu[plane & (muscle < -6.0) & (y < 15.0) & (z < 5.0) & (np.abs(x) > 35.0)] = -85.0
     # Pelvic cavity: mesenteric fat with bowel loops, bladder low and anterior.
     cav_a = np.interp(z, [-110.0, -20.0, 60.0], [48.0, 72.0, 80.0]).astype(np.float32)
     cavity = shapes.ellipse2(x, y - 58.0, cav_a, 62.0)

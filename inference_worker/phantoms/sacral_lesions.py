@@ -123,7 +123,9 @@ def paint_lesion(hu, bone_sdf, body, rho, coords, look: dict, radius_mm: float, 
     """Paint the tumour into the HU box in place; return its mask (the label)."""
     x, y, z = coords
     bone = bone_sdf < 0
-    mask = (rho < 1.0) & body
+    mask = _largest_component((rho < 1.0) & body)
+    # Keep the margin effects consistent with the kept tumour: rho elsewhere reads as "outside".
+    rho = np.where(mask | (rho >= 1.0), rho, 1.5).astype(np.float32)
     tex = _smooth_noise(rng, hu.shape, 1.0)
     tex2 = _smooth_noise(rng, hu.shape, 1.5)
     soft = look["soft_hu"] + 7.0 * tex
@@ -171,17 +173,26 @@ def paint_lesion(hu, bone_sdf, body, rho, coords, look: dict, radius_mm: float, 
     return mask
 
 
+def _largest_component(mask):
+    """Exactly one tumour: lobulation can pinch off satellites, which would be a second lesion."""
+    lab, n = ndimage.label(mask)
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())[1:]
+    return lab == (1 + int(np.argmax(sizes)))
+
+
 def _axes(coords):
     x, y, z = coords
     return x[:, 0, 0], y[0, :, 0], z[0, 0, :]
 
 
 def _rings(hu, idx, coords, count, rng):
-    """Chondroid matrix: small calcified rings and arcs (1.5-4 mm)."""
+    """Chondroid matrix: calcified rings and arcs (2.5-5.5 mm, big enough to survive 2-3 mm voxels)."""
     xs, ys, zs = _axes(coords)
     for _ in range(count):
         i, j, k = idx[rng.integers(len(idx))]
-        rr = rng.uniform(1.5, 4.0)
+        rr = rng.uniform(2.5, 5.5)
         normal = rng.standard_normal(3)
         sl = tuple(slice(max(0, a - 4), a + 5) for a in (i, j, k))
         dx = xs[sl[0]][:, None, None] - xs[i]
@@ -189,7 +200,7 @@ def _rings(hu, idx, coords, count, rng):
         dz = zs[sl[2]][None, None, :] - zs[k]
         dist = np.sqrt(dx * dx + dy * dy + dz * dz)
         arc = (dx * normal[0] + dy * normal[1] + dz * normal[2]) > -0.4 * rr * np.linalg.norm(normal)
-        ring = (np.abs(dist - rr) < 0.9) & arc
+        ring = (np.abs(dist - rr) < 1.1) & arc
         view = hu[sl]
         view[ring] = np.maximum(view[ring], rng.uniform(380, 900))
 
