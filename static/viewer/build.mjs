@@ -41,6 +41,11 @@ await build({
   outdir,
   bundle: true,
   format: "esm",
+  // interactive.js (the tools) becomes its own chunk, loaded after the first image.
+  // Chunks stay in the same folder: wherever the loader's `new URL('./decodeImageFrameWorker.js',
+  // import.meta.url)` ends up, it must resolve beside the worker.
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   platform: "browser",
   target: ["es2020"],
   minify: true,

@@ -12,10 +12,13 @@ export function createState() {
     windowCenter: null,
     windowWidth: null,
     invert: false,
+    scaleUnit: null, // "mm" | "px" (no pixel spacing in the file)
     cached: 0, // images of the current series in the cache
     cacheMs: null, // time to cache the whole current series, once done
     firstImageMs: null, // navigation start -> first IMAGE_RENDERED
     renders: 0,
+    timings: {}, // ms since navigation start: module evaluated, config read, engine ready
+    measurements: [], // [{tool: "Length"|"Angle", value, unit}] as they are completed
     overlays: { labelmap: false, heatmap: null, marker: false },
     notices: [],
     errors: [],
