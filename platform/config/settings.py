@@ -155,6 +155,11 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "filesystem://", ("filesystem", "redis", "rediss", "amqp"))
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
 
+# Teaching: pages and image endpoints hide a case's answers while a resident reads it.
+VIEWER_ANSWER_POLICY = "teaching.selectors.answers_hidden_for"
+PENDING_READS = "teaching.selectors.pending_case_ids"
+TEACHING_AUTO_ANALYSE = env_bool("TEACHING_AUTO_ANALYSE", True)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

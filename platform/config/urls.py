@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("cases.urls")),
+    path("ingest/", include("ingest.urls")),
+    path("cohorts/", include("cohorts.urls")),
     path("opinions/", include("opinions.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),

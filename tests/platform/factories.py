@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pydicom
-from django.conf import settings
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -48,15 +46,13 @@ def ct_slice(pixels: np.ndarray, *, z: float = 0.0, photometric: str = "MONOCHRO
 
 
 def store_dataset(ds: pydicom.Dataset) -> tuple[str, str, int]:
-    path = Path(settings.MEDIA_ROOT) / "objects" / "tmp.dcm"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    final = path.parent / sha[:2] / f"{sha}.dcm"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    path.replace(final)
-    return sha, str(final.relative_to(settings.MEDIA_ROOT)), len(data)
+    """Store a dataset the way ingest does (content-addressed under MEDIA_ROOT)."""
+    from ingest.storage import put_bytes
+
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    stored = put_bytes(buffer.getvalue())
+    return stored.sha256, stored.path, stored.size
 
 
 def make_case(

@@ -1,0 +1,614 @@
+"""Reading uploads: sniff by content, expand folders and zips, validate DICOM, and
+convert NIfTI volumes and PNG/JPEG radiographs to DICOM so the rest of the platform
+(viewer, WADO, thumbnails, workers) only ever deals with DICOM.
+
+File names and extensions are never trusted: scanners write files with no extension,
+and an upload may call anything ``.dcm``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image, ImageOps
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import generate_frames
+from pydicom.pixels import pixel_array
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    RLELossless,
+)
+
+from ingest import archive, dicomwrite, limits
+from ingest.errors import IngestError
+
+DICOM, NIFTI, PNG, JPEG, ZIP = "dicom", "nifti", "png", "jpeg", "zip"
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+SECONDARY_CAPTURE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
+PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+# Explicit VR codes, for recognising a dataset written without preamble and meta header.
+_VRS = {
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB", b"OD",
+    b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM", b"UC", b"UI",
+    b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
+}  # fmt: skip
+_IGNORED_NAMES = {"DICOMDIR", ".DS_Store", "Thumbs.db", "desktop.ini"}
+
+# Decompression-bomb protection stays on whatever another module did to the global.
+Image.MAX_IMAGE_PIXELS = limits.max_image_pixels() if Image.MAX_IMAGE_PIXELS else 89_478_485
+
+
+@dataclass(frozen=True)
+class Source:
+    """One DICOM file ready to ingest; ``name`` is what messages call it."""
+
+    path: Path
+    name: str
+    origin: str = DICOM  # dicom | nifti | raster: the Series.source_format
+
+
+@dataclass(frozen=True)
+class Input:
+    path: Path
+    name: str
+
+
+# --- sniffing ---------------------------------------------------------------------------
+
+
+def _is_nifti_header(head: bytes) -> bool:
+    if len(head) >= 348:
+        for order in "<>":
+            if struct.unpack(f"{order}i", head[:4])[0] == 348 and head[344:348] == b"n+1\x00":
+                return True
+    if len(head) >= 540:
+        for order in "<>":
+            if struct.unpack(f"{order}i", head[:4])[0] == 540 and head[4:8] == b"n+2\x00":
+                return True
+    return False
+
+
+def _is_bare_dicom(head: bytes) -> bool:
+    """A dataset with no preamble: starts with a little-endian group 0002 or 0008 tag."""
+    if len(head) < 8:
+        return False
+    group, element = struct.unpack("<HH", head[:4])
+    if group not in (0x0002, 0x0008) or element > 0x00FF:
+        return False
+    if head[4:6] in _VRS:
+        return True
+    length = struct.unpack("<I", head[4:8])[0]  # implicit VR: a plausible length
+    return 0 < length < 1024
+
+
+def sniff(path: str | os.PathLike) -> str | None:
+    """The kind of a file from its first bytes, or None when it is none we read."""
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return DICOM
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return ZIP
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as handle:
+                inner = handle.read(544)
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
+        return NIFTI if _is_nifti_header(inner) else None
+    if _is_nifti_header(head):
+        return NIFTI
+    if _is_bare_dicom(head):
+        return DICOM
+    return None
+
+
+# --- gathering --------------------------------------------------------------------------
+
+
+def _walk(folder: Path) -> list[Path]:
+    files = []
+    # Symlinked folders are not followed: a loop or an escape from the folder is worse
+    # than a missed file.
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
+        files += [Path(dirpath) / f for f in sorted(filenames)]
+    return files
+
+
+def gather(
+    inputs: list[Input], workdir: Path, warnings_out: list[str], *, modality_hint: str = ""
+) -> list[Source]:
+    """Every image in ``inputs`` as a DICOM Source; conversions are written in workdir."""
+    sources: list[Source] = []
+    not_images: list[str] = []
+    zip_count = 0
+
+    def visit(path: Path, name: str, inside_zip: bool) -> None:
+        nonlocal zip_count
+        base = os.path.basename(name)
+        if base in _IGNORED_NAMES or base.startswith("._"):
+            return
+        if path.is_symlink() and inside_zip:  # pragma: no cover - archive never writes links
+            raise IngestError(f"{name}: symbolic links are not accepted.", code="symlink")
+        kind = sniff(path)
+        if kind == DICOM:
+            sources.append(Source(path, name))
+        elif kind == NIFTI:
+            sources.extend(nifti_to_dicom(path, name, workdir, modality_hint=modality_hint))
+        elif kind in (PNG, JPEG):
+            sources.append(raster_to_dicom(path, name, workdir))
+        elif kind == ZIP:
+            if inside_zip:
+                warnings_out.append(f"{name}: a zip inside a zip is not expanded; skipped.")
+                return
+            zip_count += 1
+            target = workdir / f"zip-{zip_count}"
+            for member_path, member_name in archive.extract_zip(path, target, display_name=name):
+                visit(member_path, member_name, True)
+        else:
+            not_images.append(name)
+
+    for item in inputs:
+        path = Path(item.path)
+        if path.is_dir():
+            for file in _walk(path):
+                visit(file, f"{item.name}/{file.relative_to(path)}", False)
+        elif path.is_file():
+            visit(path, item.name, False)
+        else:
+            raise IngestError(f"{item.name}: no such file or folder.", code="missing")
+    if not_images:
+        shown = ", ".join(not_images[:5]) + (
+            f" and {len(not_images) - 5} more" if len(not_images) > 5 else ""
+        )
+        if not sources:
+            raise IngestError(
+                f"Not an image: {shown}. OsteoLens accepts DICOM, NIfTI (.nii, .nii.gz), PNG, JPEG "
+                "and zip archives of them.",
+                code="not_image",
+            )
+        warnings_out.append(f"Skipped files that are not images: {shown}.")
+    if not sources:
+        raise IngestError("The upload contains no images.", code="not_image")
+    if len(sources) > limits.max_files():
+        raise IngestError(f"Too many images in one upload ({len(sources)}; at most {limits.max_files()}).")
+    return sources
+
+
+# --- DICOM ------------------------------------------------------------------------------
+
+
+@dataclass
+class DicomFile:
+    """A parsed DICOM file. For native (uncompressed) little-endian files the pixel data
+    element is kept as the raw bytes it had in the file: it is written back unchanged
+    after the de-identified header, so a 512x512 slice is never decoded nor re-encoded."""
+
+    ds: Dataset
+    pixel_element: bytes | memoryview | None = None  # None: the pixels are inside ds
+
+
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
+_FAST_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+
+
+def read_dicom(source: Source) -> DicomFile | None:
+    """Parse and validate one DICOM file; None when it holds no image (a DICOMDIR, a
+    structured report). Raise IngestError when it is truncated or cannot be decoded."""
+    try:
+        with open(source.path, "rb") as handle:
+            ds = pydicom.dcmread(handle, force=True, stop_before_pixels=True)
+            tail = handle.read()  # the pixel data element and whatever follows it
+    except Exception as exc:  # hostile input can fail anywhere in the parser
+        raise _unreadable(source, exc) from exc
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if tail[:4] == _PIXEL_DATA_TAG and syntax in _FAST_SYNTAXES:
+        element = _native_pixel_element(memoryview(tail), syntax == ImplicitVRLittleEndian, ds, source.name)
+        if element is not None:
+            _fill_missing_uids(ds, source)
+            return DicomFile(ds, element)
+    # Everything else (compressed, big endian, deflated, tags after the pixel data):
+    # the general path, which decodes compressed pixel data to validate it.
+    try:
+        ds = pydicom.dcmread(source.path, force=True)
+    except Exception as exc:
+        raise _unreadable(source, exc) from exc
+    _ensure_transfer_syntax(ds)
+    if not any(tag in ds for tag in PIXEL_TAGS):
+        sop_class = ds.get("SOPClassUID") or getattr(
+            getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""
+        )
+        if "Image Storage" in getattr(sop_class, "name", ""):
+            # pydicom stops quietly where a file ends; an image without pixels was cut short.
+            raise _unreadable(source, ValueError("an image with no pixel data"))
+        return None
+    _fill_missing_uids(ds, source)
+    check_pixels(ds, source.name)
+    return DicomFile(ds)
+
+
+def _ensure_transfer_syntax(ds: Dataset) -> None:
+    """A bare dataset (no preamble, no meta) says its encoding only by how it parsed."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and meta.get("TransferSyntaxUID"):
+        return
+    if meta is None:
+        ds.file_meta = meta = FileMetaDataset()
+    implicit, little = ds.original_encoding
+    if implicit:
+        meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    else:
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+
+
+def _unreadable(source: Source, exc: Exception) -> IngestError:
+    return IngestError(
+        f"{source.name}: not a readable DICOM file; it is truncated or corrupt ({_short(exc)}).",
+        code="corrupt",
+    )
+
+
+def _native_pixel_element(tail: memoryview, implicit: bool, ds: Dataset, name: str) -> memoryview | None:
+    """The raw Pixel Data element at the start of ``tail``, length-checked against the
+    image size; None to leave the file to the general path."""
+    if implicit:
+        header, length = 8, struct.unpack("<I", tail[4:8])[0]
+    else:
+        if bytes(tail[4:6]) not in (b"OB", b"OW"):
+            return None
+        header, length = 12, struct.unpack("<I", tail[8:12])[0]
+    if length == 0xFFFFFFFF:
+        return None  # encapsulated data in a native syntax: let the general path judge
+    end = header + length
+    if len(tail) > end and bytes(tail[end : end + 4]) != b"\xfc\xff\xfc\xff":
+        return None  # elements after the pixel data (private groups 7FE1...) must be scrubbed
+    check_pixels(ds, name, native_length=min(length, len(tail) - header))
+    if len(tail) < end:
+        raise IngestError(
+            f"{name}: the file is truncated (pixel data has {len(tail) - header:,} of {length:,} bytes).",
+            code="truncated",
+        )
+    return tail[:end]
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) -> None:
+    """A length check for native pixel data (cheap, and what truncation breaks);
+    a full decode for compressed data, whose damage only decoding reveals.
+    ``native_length``: the pixel data length when ds was read without its pixels."""
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        bits = int(ds.BitsAllocated)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise IngestError(
+            f"{name}: the image size attributes are missing or invalid.", code="corrupt"
+        ) from exc
+    if rows <= 0 or columns <= 0 or frames <= 0 or bits not in (1, 8, 16, 32, 64):
+        raise IngestError(f"{name}: the image size attributes are invalid.", code="corrupt")
+    try:
+        transfer_syntax = ds.file_meta.TransferSyntaxUID
+    except AttributeError:
+        transfer_syntax = None
+    if native_length is not None or transfer_syntax is None or not transfer_syntax.is_compressed:
+        if native_length is None and "PixelData" not in ds:
+            return  # float pixel data: lengths are checked by the reader
+        pixels = rows * columns * samples * frames
+        expected = (pixels + 7) // 8 if bits == 1 else pixels * bits // 8
+        actual = native_length if native_length is not None else len(ds.PixelData or b"")
+        if actual < expected:
+            raise IngestError(
+                f"{name}: the file is truncated (pixel data has {actual:,} of {expected:,} bytes).",
+                code="truncated",
+            )
+        return
+    if transfer_syntax != RLELossless:
+        # JPEG, JPEG-LS and JPEG 2000 codestreams all end with the marker FFD9; some
+        # decoders quietly zero-fill a cut stream, so the end is checked explicitly.
+        try:
+            ends = [
+                frame.rstrip(b"\x00")[-2:] for frame in generate_frames(ds.PixelData, number_of_frames=frames)
+            ]
+        except Exception as exc:
+            raise IngestError(
+                f"{name}: the compressed pixel data is truncated or corrupt ({_short(exc)}).",
+                code="truncated",
+            ) from exc
+        if len(ends) != frames or any(end != b"\xff\xd9" for end in ends):
+            raise IngestError(
+                f"{name}: the compressed pixel data cannot be decoded ({transfer_syntax.name}); "
+                "the file is truncated or corrupt (a frame has no end-of-image marker).",
+                code="truncated",
+            )
+    try:
+        array = pixel_array(ds)
+    except Exception as exc:
+        raise IngestError(
+            f"{name}: the compressed pixel data cannot be decoded ({transfer_syntax.name}); "
+            f"the file is truncated or corrupt ({_short(exc)}).",
+            code="truncated",
+        ) from exc
+    dims = array.shape[-2:] if samples == 1 else array.shape[-3:-1]
+    if tuple(dims) != (rows, columns):
+        raise IngestError(f"{name}: decoded image size does not match its header.", code="corrupt")
+
+
+def _placeholder_uid(text: str) -> str:
+    # A valid UID for a value the file lacks; de-identification replaces it like any other.
+    return f"2.25.{int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], 'big')}"
+
+
+def _fill_missing_uids(ds: Dataset, source: Source) -> None:
+    """Some exports leave the UIDs in the dataset empty (only the file meta has the
+    instance UID). Fill them deterministically from the header, so re-uploading the
+    same files still lands in the same study and series."""
+    meta = getattr(ds, "file_meta", None)
+    if not str(ds.get("SOPClassUID", "") or ""):
+        if meta is None or not meta.get("MediaStorageSOPClassUID"):
+            raise IngestError(
+                f"{source.name}: the file does not say what kind of image it is (no SOP Class UID)."
+            )
+        ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    if not str(ds.get("SOPInstanceUID", "") or ""):
+        if meta is not None and meta.get("MediaStorageSOPInstanceUID"):
+            ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        else:
+            ds.SOPInstanceUID = _placeholder_uid("sop:" + _file_digest(source.path))
+
+    def field(keyword: str) -> str:
+        return str(ds.get(keyword, "") or "")
+
+    if field("StudyInstanceUID") and field("SeriesInstanceUID"):
+        return
+    study_key = "|".join(
+        field(k) for k in ("PatientID", "PatientName", "StudyDate", "StudyTime", "AccessionNumber", "StudyID")
+    )
+    if not field("StudyInstanceUID"):
+        ds.StudyInstanceUID = _placeholder_uid("study:" + study_key)
+    if not field("SeriesInstanceUID"):
+        series_key = "|".join(
+            field(k)
+            for k in (
+                "Modality",
+                "SeriesNumber",
+                "SeriesDescription",
+                "FrameOfReferenceUID",
+                "SeriesDate",
+                "SeriesTime",
+            )
+        )
+        ds.SeriesInstanceUID = _placeholder_uid(f"series:{study_key}|{series_key}")
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- conversions ------------------------------------------------------------------------
+
+
+def _new_dataset(sop_class: str, sop_uid: str) -> Dataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_uid
+    ds.PatientName = ""
+    ds.PatientID = ""
+    ds.PatientBirthDate = ""
+    ds.PatientSex = ""
+    ds.StudyDate = ""
+    ds.StudyTime = ""
+    ds.AccessionNumber = ""
+    ds.ReferringPhysicianName = ""
+    ds.StudyID = ""
+    ds.SeriesNumber = 1
+    return ds
+
+
+def _read_limited(path: Path, name: str) -> bytes:
+    """The file's bytes, gunzipped if need be, refusing a gzip bomb."""
+    cap = limits.zip_max_total_bytes()
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.read(cap + 1)
+    except (OSError, EOFError) as exc:
+        raise IngestError(
+            f"{name}: the NIfTI file is truncated or corrupt ({_short(exc)}).", code="truncated"
+        ) from exc
+    if len(data) > cap:
+        raise IngestError(f"{name}: expands to more than {cap:,} bytes; refused.", code="too_large")
+    return data
+
+
+def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str = "") -> list[Source]:
+    """A NIfTI volume as a series of single-frame CT (or MR) images in LPS order, with
+    geometry (position, orientation, spacing) taken from the affine."""
+    import nibabel as nib
+    from nibabel import orientations as ornt
+
+    raw = _read_limited(path, name)
+    try:
+        klass = nib.Nifti2Image if struct.unpack("<i", raw[:4])[0] in (540, 469893120) else nib.Nifti1Image
+        img = klass.from_bytes(raw)
+        # Rows run anterior->posterior and columns right->left as on a scanner's axial
+        # slices; slices ascend towards the head.
+        transform = ornt.ornt_transform(ornt.io_orientation(img.affine), ornt.axcodes2ornt(("L", "P", "S")))
+        img = img.as_reoriented(transform)
+        data = np.asanyarray(img.dataobj)
+    except Exception as exc:
+        raise IngestError(
+            f"{name}: the NIfTI file is truncated or corrupt ({_short(exc)}).", code="truncated"
+        ) from exc
+    del raw
+    if data.ndim == 4:
+        data = data[..., 0]
+    if data.ndim == 2:
+        data = data[..., None]
+    if data.ndim != 3 or min(data.shape) < 1:
+        raise IngestError(
+            f"{name}: a NIfTI image must be 2-D or 3-D (got shape {data.shape}).", code="corrupt"
+        )
+    if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
+        raise IngestError(f"{name}: unsupported NIfTI data type {data.dtype}.", code="corrupt")
+    finite = np.isfinite(data)
+    lo = float(data[finite].min()) if finite.any() else 0.0
+    hi = float(data[finite].max()) if finite.any() else 0.0
+    modality = modality_hint or ("CT" if lo <= -500 else "MR")
+    integral = np.issubdtype(data.dtype, np.integer) or bool(np.all(np.mod(data[finite], 1) == 0))
+    if integral and -32768 <= lo and hi <= 32767:
+        slope, intercept = 1.0, 0.0
+    else:  # floats or a wide range: linear map onto int16
+        slope = max((hi - lo) / 65534.0, 1e-12)
+        intercept = lo + 32767 * slope
+    affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ img.affine  # RAS+ (NIfTI) -> LPS (DICOM)
+    col_step, row_step, slice_step = affine[:3, 0], affine[:3, 1], affine[:3, 2]
+    spacing_col, spacing_row = float(np.linalg.norm(col_step)), float(np.linalg.norm(row_step))
+    thickness = float(np.linalg.norm(slice_step))
+    orientation = [*(col_step / spacing_col), *(row_step / spacing_row)]
+    digest = hashlib.sha256(f"{name}".encode() + _file_digest(path).encode()).hexdigest()
+    study_uid, series_uid, frame_uid = (
+        _placeholder_uid(f"nifti-{k}:{digest}") for k in ("study", "series", "frame")
+    )
+    sop_class = CT_IMAGE_STORAGE if modality == "CT" else MR_IMAGE_STORAGE
+    out_dir = workdir / f"nifti-{digest[:16]}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for k in range(data.shape[2]):
+        plane = np.nan_to_num(data[:, :, k].T.astype(np.float64))
+        stored = np.rint((plane - intercept) / slope).clip(-32768, 32767).astype(np.int16)
+        ds = _new_dataset(sop_class, _placeholder_uid(f"nifti-sop:{digest}:{k}"))
+        ds.Modality = modality
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
+        ds.SeriesDescription = f"Converted from NIfTI ({modality})"
+        ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
+        ds.InstanceNumber = k + 1
+        position = affine[:3, :3] @ np.array([0.0, 0.0, float(k)]) + affine[:3, 3]
+        ds.ImagePositionPatient = [round(float(v), 4) for v in position]
+        ds.ImageOrientationPatient = [round(float(v), 6) for v in orientation]
+        ds.PixelSpacing = [round(spacing_row, 6), round(spacing_col, 6)]
+        ds.SliceThickness = round(thickness, 6)
+        ds.PositionReferenceIndicator = ""
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.Rows, ds.Columns = stored.shape
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = f"{slope:.10g}", f"{intercept:.10g}"
+        if modality == "CT":
+            ds.RescaleType = "HU"
+            ds.WindowCenter, ds.WindowWidth = 400, 1800  # bone window: this is a bone-tumour platform
+        else:
+            ds.WindowCenter, ds.WindowWidth = f"{(lo + hi) / 2:.6g}", f"{max(hi - lo, 1):.6g}"
+        ds.PixelData = stored.tobytes()
+        target = out_dir / f"{k:05d}.dcm"
+        ds.save_as(target, enforce_file_format=True)
+        sources.append(Source(target, f"{name} slice {k + 1}", origin="nifti"))
+    return sources
+
+
+def raster_to_dicom(path: Path, name: str, workdir: Path) -> Source:
+    """A PNG/JPEG radiograph as a Secondary Capture image (modality OT)."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise IngestError(
+            f"{name}: the image has too many pixels (over {Image.MAX_IMAGE_PIXELS:,}); refused as a "
+            "possible decompression bomb.",
+            code="bomb",
+        ) from exc
+    except Exception as exc:
+        raise IngestError(
+            f"{name}: the image is truncated or corrupt ({_short(exc)}).", code="truncated"
+        ) from exc
+    if image.mode in ("I;16", "I;16L", "I;16B", "I"):
+        pixels = np.asarray(image).clip(0, 65535).astype(np.uint16)
+    elif image.mode in ("L", "1", "P", "LA", "PA"):
+        pixels = np.asarray(image.convert("L"))
+    else:
+        rgb = np.asarray(image.convert("RGB"))
+        same = np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+        pixels = rgb[..., 0].copy() if same else rgb
+    digest = hashlib.sha256(_file_digest(path).encode()).hexdigest()
+    ds = _new_dataset(SECONDARY_CAPTURE_STORAGE, _placeholder_uid(f"raster-sop:{digest}"))
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.StudyInstanceUID = _placeholder_uid(f"raster-study:{digest}")
+    ds.SeriesInstanceUID = _placeholder_uid(f"raster-series:{digest}")
+    ds.SeriesDescription = f"Converted from {'PNG' if sniff(path) == PNG else 'JPEG'}"
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.InstanceNumber = 1
+    ds.PatientOrientation = ""
+    ds.Rows, ds.Columns = pixels.shape[:2]
+    if pixels.ndim == 3:
+        ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    else:
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    bits = 16 if pixels.dtype == np.uint16 else 8
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
+    data = pixels.tobytes()
+    ds.PixelData = data + (b"\x00" if len(data) % 2 else b"")
+    target = workdir / f"raster-{digest[:16]}.dcm"
+    ds.save_as(target, enforce_file_format=True)
+    return Source(target, name, origin="raster")
+
+
+def dataset_bytes(ds: Dataset) -> bytes:
+    """The dataset as a DICOM file (preamble, meta, data) in its own transfer syntax."""
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def encode(
+    dicom: DicomFile, *, shared: dict | None = None, version_name: str = ""
+) -> list[bytes | memoryview]:
+    """The file's bytes as chunks: the (de-identified) dataset, then the untouched raw
+    pixel element when there is one. Pixel Data is the last element, so appending it
+    keeps the dataset in tag order. ``shared``: see dicomwrite.dataset_body."""
+    if dicom.pixel_element is None:
+        return [dataset_bytes(dicom.ds)]
+    # A fresh meta group: the uploaded one names the sending hosts (AE titles).
+    ds, syntax = dicom.ds, dicom.ds.file_meta.TransferSyntaxUID
+    head = dicomwrite.file_meta_bytes(
+        str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(syntax), PYDICOM_IMPLEMENTATION_UID, version_name
+    )
+    body = dicomwrite.dataset_body(ds, implicit=syntax == ImplicitVRLittleEndian, shared=shared)
+    return [head + body, dicom.pixel_element]

@@ -1,0 +1,499 @@
+"""Ingest: files in, one de-identified Case with its Study/Series/Instance rows out.
+
+One function, ``ingest_paths``, serves the shell command, the upload view and the cohort
+import. The order of work is what keeps it safe:
+
+1. gather: sniff and expand (folders, zips), convert NIfTI and PNG/JPEG to DICOM;
+2. per file: parse, validate the pixels, compare the ORIGINAL patient identity with the
+   first file's, de-identify, then store the de-identified bytes content-addressed;
+3. check the modalities make one case, then write every row in one transaction.
+
+Any failure raises IngestError; the rows roll back and the stored objects this call
+created are deleted, so bad input leaves nothing behind. The work folder (extracted
+zips, conversions) is always removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+from pydicom import config as pydicom_config
+
+from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
+from cohorts.models import Cohort, CohortMembership
+from inference_worker import vocabulary as vocab
+from ingest import limits, readers, storage
+from ingest.deidentify import (
+    IMPLEMENTATION_VERSION,
+    PatientIdentity,
+    deidentify,
+    replace_uid,
+    shared_elements,
+)
+from ingest.errors import IngestError
+
+log = logging.getLogger(__name__)
+BULK = 500
+
+
+@dataclass
+class IngestResult:
+    case: Case
+    studies: int = 0  # new Study rows
+    series: int = 0  # new Series rows
+    instances: int = 0  # new Instance rows
+    duplicates: int = 0  # instances already stored in this case (re-upload), skipped
+    stored_bytes: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    unused_paths: set[str] = field(default_factory=set, repr=False)
+
+    def summary(self) -> str:
+        return (
+            f"case {self.case.label} ({self.case.public_id}), task {self.case.task}: "
+            f"{self.studies} new studies, {self.series} new series, {self.instances} new instances"
+            + (f", {self.duplicates} duplicates skipped" if self.duplicates else "")
+        )
+
+
+@dataclass
+class _Record:
+    study_uid: str
+    study: dict
+    series_uid: str
+    series: dict
+    instance: dict
+
+
+# --- small field readers ----------------------------------------------------------------
+
+
+def _float(value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, str | bytes) and hasattr(value, "__len__"):
+            value = value[0] if len(value) else None
+        number = float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _int(value) -> int | None:
+    number = _float(value)
+    return int(number) if number is not None else None
+
+
+def _floats(value, count: int) -> list[float] | None:
+    if isinstance(value, str):
+        value = [value]
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == count and all(math.isfinite(v) for v in numbers) else None
+
+
+def _numbers(ds, keyword: str):
+    """A DS/IS attribute as text values straight from the raw bytes when still raw:
+    pydicom's DS objects and their validation cost more than the rest of a row."""
+    elem = ds.get_item(keyword)
+    if elem is None:
+        return None
+    if elem.is_raw and elem.value is not None:
+        values = bytes(elem.value).decode("ascii", "replace").strip(" \x00").split("\\")
+        return values if len(values) > 1 else values[0]
+    return ds[keyword].value
+
+
+def _text(ds, keyword: str, length: int) -> str:
+    return str(ds.get(keyword, "") or "").strip()[:length]
+
+
+def _study_date(ds):
+    import datetime as dt
+
+    value = _text(ds, "StudyDate", 8)
+    try:
+        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except ValueError:
+        return None
+
+
+def _record(ds, obj: storage.StoredObject, origin: str) -> _Record:
+    """The row fields of one de-identified dataset (everything here is post de-id)."""
+    spacing = _floats(_numbers(ds, "PixelSpacing") or _numbers(ds, "ImagerPixelSpacing") or (), 2)
+    orientation = _floats(_numbers(ds, "ImageOrientationPatient") or (), 6)
+    position = _floats(_numbers(ds, "ImagePositionPatient") or (), 3)
+    location = None
+    if position and orientation:
+        # Distance along the slice normal: sorts any stack, oblique or not.
+        r, c = orientation[:3], orientation[3:]
+        normal = (r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0])
+        location = sum(p * n for p, n in zip(position, normal, strict=True))
+    else:
+        location = _float(_numbers(ds, "SliceLocation"))
+    rows, columns = _int(ds.get("Rows")), _int(ds.get("Columns"))
+    return _Record(
+        study_uid=str(ds.StudyInstanceUID),
+        study={"description": _text(ds, "StudyDescription", 128), "study_date": _study_date(ds)},
+        series_uid=str(ds.SeriesInstanceUID),
+        series={
+            "modality": _text(ds, "Modality", 16).upper() or "OT",
+            "body_part": _text(ds, "BodyPartExamined", 64),
+            "description": _text(ds, "SeriesDescription", 128),
+            "number": _int(_numbers(ds, "SeriesNumber")),
+            "view_position": _text(ds, "ViewPosition", 16),
+            "photometric": _text(ds, "PhotometricInterpretation", 16),
+            "rows": rows,
+            "columns": columns,
+            "pixel_spacing": spacing,
+            "slice_thickness": _float(_numbers(ds, "SliceThickness")),
+            "orientation": orientation,
+            "source_format": origin,
+        },
+        instance={
+            "sop_uid": str(ds.SOPInstanceUID),
+            "sop_class_uid": str(ds.SOPClassUID),
+            "transfer_syntax": str(ds.file_meta.TransferSyntaxUID),
+            "instance_number": _int(_numbers(ds, "InstanceNumber")),
+            "slice_location": location,
+            "image_position": position,
+            "rows": rows,
+            "columns": columns,
+            "window_center": _float(_numbers(ds, "WindowCenter")),
+            "window_width": _float(_numbers(ds, "WindowWidth")),
+            "sha256": obj.sha256,
+            "path": obj.path,
+            "size": obj.size,
+        },
+    )
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def _as_inputs(paths: Iterable) -> list[readers.Input]:
+    inputs = []
+    for item in paths:
+        if isinstance(item, readers.Input):
+            inputs.append(item)
+        else:
+            path = Path(item)
+            inputs.append(readers.Input(path, path.name or str(path)))
+    if not inputs:
+        raise IngestError("Nothing to ingest: no files were given.", code="empty")
+    return inputs
+
+
+def _check_size(inputs: list[readers.Input]) -> None:
+    cap = limits.upload_max_bytes()
+    total = 0
+    for item in inputs:
+        path = Path(item.path)
+        if path.is_dir():
+            total += sum(f.stat().st_size for f in readers._walk(path) if f.is_file())
+        elif path.is_file():
+            total += path.stat().st_size
+        if total > cap:
+            raise IngestError(
+                f"The upload is too large: more than {cap:,} bytes (the limit is {cap / 1024**2:,.0f} MB).",
+                code="too_large",
+            )
+
+
+def _choose_task(task: str | None, modalities: set[str]) -> str:
+    if task:
+        if task not in vocab.TASKS:
+            raise IngestError(f"Unknown task {task!r}.", code="bad_task")
+        allowed = set(vocab.TASKS[task]["modalities"])
+        if not modalities <= allowed:
+            raise IngestError(
+                f"A {task} case takes {', '.join(sorted(allowed))} images; this upload has "
+                f"{', '.join(sorted(modalities - allowed))}.",
+                code="mixed_modalities",
+            )
+        return task
+    for name, spec in vocab.TASKS.items():
+        if modalities <= set(spec["modalities"]):
+            return name
+    if len(modalities) > 1:
+        raise IngestError(
+            f"Mixed modalities ({', '.join(sorted(modalities))}) cannot be one case: upload the CT and the "
+            "radiographs as separate cases.",
+            code="mixed_modalities",
+        )
+    raise IngestError(f"No OsteoLens task reads {', '.join(modalities)} images.", code="mixed_modalities")
+
+
+def _new_label() -> str:
+    return f"C-{secrets.token_hex(4).upper()}"
+
+
+# --- the service ------------------------------------------------------------------------
+
+
+def ingest_paths(
+    paths: Iterable,
+    *,
+    user=None,
+    task: str | None = None,
+    label: str | None = None,
+    owner=None,
+    in_library: bool = False,
+    cohort: Cohort | str | None = None,
+    split: str | None = None,
+    centre: str = "",
+    clinical: dict | None = None,
+    histopathology: dict | None = None,
+    synthetic: bool = False,
+    case: Case | None = None,
+    annotations: dict | None = None,
+    source: str | None = None,
+) -> IngestResult:
+    """Ingest files, folders or zips as one new Case (or more images of ``case``).
+
+    ``paths`` holds paths or ``readers.Input`` (a path with the name to show in messages).
+    Raises IngestError on bad input, leaving no rows and no stored files behind.
+    """
+    started = time.perf_counter()
+    inputs = _as_inputs(paths)
+    _check_size(inputs)
+    if case is not None:
+        task, label = case.task, case.label
+    label = (label or _new_label()).strip()[:64]
+    if split and split not in vocab.SPLITS:
+        raise IngestError(f"Unknown split {split!r}; use one of {', '.join(vocab.SPLITS)}.", code="bad_split")
+    modality_hint = "CT" if task and tuple(vocab.TASKS.get(task, {}).get("modalities", ())) == ("CT",) else ""
+    warnings: list[str] = []
+    created: list[str] = []
+    temp_root = Path(getattr(settings, "UPLOAD_TEMP_DIR", "") or tempfile.gettempdir())
+    temp_root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="ingest-", dir=temp_root))
+    try:
+        sources = readers.gather(inputs, workdir, warnings, modality_hint=modality_hint)
+        # Values set by de-identification are valid by construction, and pydicom's
+        # per-value regex checks were a tenth of the time per slice.
+        with pydicom_config.disable_value_validation():
+            records, identity, marker, skipped = _store_all(sources, label, created, warnings, case)
+        if not records:
+            raise IngestError(
+                "The upload contains no images (only non-image DICOM objects).", code="not_image"
+            )
+        task = _choose_task(task, {r.series["modality"] for r in records})
+        result = _write_rows(
+            records,
+            case=case,
+            user=user,
+            task=task,
+            label=label,
+            owner=owner,
+            in_library=in_library,
+            cohort=cohort,
+            split=split,
+            centre=centre,
+            clinical=clinical,
+            histopathology=histopathology,
+            synthetic=synthetic or marker,
+            annotations=annotations,
+            source=source,
+            patient_key=identity.key(),
+        )
+        result.duplicates += skipped
+        # A re-sent instance whose bytes differ from the stored copy left an object no
+        # row points at; keep MEDIA_ROOT to what the database knows.
+        unused = [p for p in created if p in result.unused_paths]
+        if unused:
+            still_used = set(Instance.objects.filter(path__in=unused).values_list("path", flat=True))
+            storage.delete_objects([p for p in unused if p not in still_used])
+        result.warnings = warnings
+        result.stored_bytes = sum(r.instance["size"] for r in records)
+        result.seconds = time.perf_counter() - started
+        log.info("ingest: %s in %.2fs", result.summary(), result.seconds)
+        return result
+    except BaseException:
+        storage.delete_objects(created)
+        raise
+    finally:
+        storage.remove_tree(workdir)
+
+
+def _store_all(sources, label, created, warnings, case):
+    """De-identify and store every file; return the row records and the patient."""
+    records: list[_Record] = []
+    seen: set[str] = set()
+    first: tuple[PatientIdentity, str] | None = None
+    known_key = (case.annotations or {}).get("patient_key") if case is not None else None
+    marker = False
+    skipped = 0
+    non_images = []
+    shared = shared_elements()
+    for source in sources:
+        dicom = readers.read_dicom(source)
+        if dicom is None:
+            non_images.append(source.name)
+            continue
+        ds = dicom.ds
+        identity = PatientIdentity.of(ds)  # the ORIGINAL header, before de-identification
+        if first is None:
+            first = (identity, source.name)
+            if known_key and identity.key() != known_key:
+                raise IngestError(
+                    f"{source.name} belongs to a different patient than the images already in case {label}.",
+                    code="mixed_patients",
+                )
+        elif identity != first[0]:
+            raise IngestError(
+                f"The upload mixes patients: {first[1]} and {source.name} belong to different patients. "
+                "Upload one patient per case.",
+                code="mixed_patients",
+            )
+        new_sop = replace_uid(str(ds.SOPInstanceUID))
+        if new_sop in seen:
+            skipped += 1
+            continue
+        seen.add(new_sop)
+        # The fast writer (native files) builds the file meta itself.
+        outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
+        marker = marker or outcome.synthetic_marker
+        obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
+        if obj.created:
+            created.append(obj.path)
+        records.append(_record(ds, obj, source.origin))
+    if non_images:
+        warnings.append(f"Skipped {len(non_images)} DICOM objects without an image (e.g. {non_images[0]}).")
+    identity = first[0] if first else PatientIdentity("", "")
+    return records, identity, marker, skipped
+
+
+def _resolve_cohort(cohort, task: str) -> Cohort | None:
+    if cohort is None or isinstance(cohort, Cohort):
+        return cohort
+    name = slugify(str(cohort))[:64]
+    if not name:
+        raise IngestError(f"Invalid cohort name {cohort!r}.", code="bad_cohort")
+    found, _ = Cohort.objects.get_or_create(name=name, defaults={"task": task})
+    if found.task != task:
+        raise IngestError(f"Cohort {found.name} is for {found.task}, not {task}.", code="bad_cohort")
+    return found
+
+
+def _write_rows(records: list[_Record], *, case, user, task, label, owner, in_library, cohort, split, centre,
+                clinical, histopathology, synthetic, annotations, source, patient_key) -> IngestResult:  # fmt: skip
+    try:
+        with transaction.atomic():
+            return _write_rows_atomic(
+                records, case=case, user=user, task=task, label=label, owner=owner, in_library=in_library,
+                cohort=cohort, split=split, centre=centre, clinical=clinical, histopathology=histopathology,
+                synthetic=synthetic, annotations=annotations, source=source, patient_key=patient_key,
+            )  # fmt: skip
+    except IntegrityError as exc:
+        # Two uploads of the same study racing each other; the loser is told plainly.
+        raise IngestError(
+            "These images were stored by another upload at the same moment; try again."
+        ) from exc
+
+
+def _write_rows_atomic(records, *, case, user, task, label, owner, in_library, cohort, split, centre, clinical,
+                       histopathology, synthetic, annotations, source, patient_key) -> IngestResult:  # fmt: skip
+    study_uids = {r.study_uid for r in records}
+    existing_studies = {s.study_uid: s for s in Study.objects.filter(study_uid__in=study_uids)}
+    foreign = [s for s in existing_studies.values() if case is None or s.case_id != case.pk]
+    if foreign:
+        other = foreign[0].case
+        raise IngestError(
+            f"This study is already stored as case {other.label}; it cannot be uploaded again as a new case."
+            if (user is not None and _can_see(user, other))
+            else "This study has already been uploaded to OsteoLens by someone else; ask an admin.",
+            code="duplicate_study",
+        )
+    if case is None:
+        case = Case.objects.create(
+            label=label,
+            task=task,
+            in_library=in_library,
+            owner=owner,
+            source=source or (Case.Source.UPLOAD if owner is not None else Case.Source.IMPORT),
+            synthetic=synthetic,
+            annotations={**(annotations or {}), "patient_key": patient_key},
+        )
+        if clinical:
+            values = {k: clinical.get(k) for k in ClinicalData.FIELDS}
+            for name in ("sex", "site", "site_group"):
+                values[name] = values[name] or ""
+            ClinicalData.objects.create(case=case, **values)
+        if histopathology:
+            Histopathology.objects.create(case=case, confirmed_by=user, **histopathology)
+        cohort = _resolve_cohort(cohort, task)
+        if cohort is not None:
+            CohortMembership.objects.create(
+                cohort=cohort, case=case, split=split or "train", centre=centre or ""
+            )
+    else:
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if synthetic and not case.synthetic:
+            case.synthetic = True
+            case.save(update_fields=["synthetic"])
+
+    result = IngestResult(case=case)
+    new_studies = []
+    for uid in sorted(study_uids - set(existing_studies)):
+        first = next(r for r in records if r.study_uid == uid)
+        new_studies.append(Study(case=case, study_uid=uid, **first.study))
+    Study.objects.bulk_create(new_studies)
+    result.studies = len(new_studies)
+    # Re-read rather than trust bulk_create to return primary keys on every backend.
+    studies = {s.study_uid: s for s in Study.objects.filter(case=case, study_uid__in=study_uids)}
+
+    series_uids = {r.series_uid for r in records}
+    existing_series = {s.series_uid: s for s in Series.objects.filter(series_uid__in=series_uids)}
+    if any(s.study.case_id != case.pk for s in existing_series.values()):
+        raise IngestError("A series of this upload belongs to another case.", code="duplicate_study")
+    new_series, first_by_series = [], {}
+    for r in records:
+        first_by_series.setdefault(r.series_uid, r)
+    for uid, first in first_by_series.items():
+        if uid not in existing_series:
+            new_series.append(Series(study=studies[first.study_uid], series_uid=uid, **first.series))
+    Series.objects.bulk_create(new_series)
+    result.series = len(new_series)
+    series = {s.series_uid: s for s in Series.objects.filter(study__case=case, series_uid__in=series_uids)}
+
+    sop_uids = [r.instance["sop_uid"] for r in records]
+    existing = set()
+    for start in range(0, len(sop_uids), BULK):
+        chunk = sop_uids[start : start + BULK]
+        existing |= set(Instance.objects.filter(sop_uid__in=chunk).values_list("sop_uid", flat=True))
+    if existing:
+        elsewhere = Instance.objects.filter(sop_uid__in=list(existing)[:BULK]).exclude(
+            series__study__case=case
+        )
+        if elsewhere.exists():
+            raise IngestError("These images are already stored in another case.", code="duplicate_study")
+    rows = [
+        Instance(series=series[r.series_uid], **r.instance)
+        for r in records
+        if r.instance["sop_uid"] not in existing
+    ]
+    Instance.objects.bulk_create(rows, batch_size=BULK)
+    result.instances = len(rows)
+    result.duplicates = len(existing)
+    result.unused_paths = {r.instance["path"] for r in records if r.instance["sop_uid"] in existing}
+    return result
+
+
+def _can_see(user, case) -> bool:
+    from accounts.permissions import can_view_case
+
+    return can_view_case(user, case)
