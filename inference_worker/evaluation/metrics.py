@@ -18,7 +18,9 @@ N_CALIBRATION_BINS = 10
 
 
 def _macro_auc(y_idx: np.ndarray, probs: np.ndarray, columns: Sequence[int]) -> float | None:
-    aucs = [skm.roc_auc_score(y_idx == c, probs[:, c]) for c in columns if 0 < np.sum(y_idx == c) < len(y_idx)]
+    aucs = [
+        skm.roc_auc_score(y_idx == c, probs[:, c]) for c in columns if 0 < np.sum(y_idx == c) < len(y_idx)
+    ]
     return float(np.mean(aucs)) if aucs else None
 
 
@@ -38,7 +40,13 @@ def _reliability(y_idx: np.ndarray, probs: np.ndarray) -> tuple[float, list[dict
         if count:
             ece += count / len(conf) * abs(acc - mean_conf)
         bins.append(
-            {"low": float(edges[b]), "high": float(edges[b + 1]), "count": count, "confidence": mean_conf, "accuracy": acc}
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "count": count,
+                "confidence": mean_conf,
+                "accuracy": acc,
+            }
         )
     return float(ece), bins
 
@@ -73,7 +81,9 @@ def _metrics(
         auc_ci = [lo, hi]
 
     present = sorted(set(y_idx.tolist()))
-    prec, rec, f1, _ = skm.precision_recall_fscore_support(y_idx, pred, labels=list(range(k)), zero_division=0)
+    prec, rec, f1, _ = skm.precision_recall_fscore_support(
+        y_idx, pred, labels=list(range(k)), zero_division=0
+    )
     macro = skm.precision_recall_fscore_support(y_idx, pred, labels=present, average="macro", zero_division=0)
     ece, reliability = _reliability(y_idx, probs)
     return {

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats as sps
 from statsmodels.stats import contingency_tables, inter_rater, proportion
 
+
 class AUCResult(NamedTuple):
     auc: float
     se: float

@@ -24,9 +24,11 @@ class OutputsAsClasses(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
+        self.n_outputs = 0  # the wrapped model's own output count, known after a forward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.net(x)
+        self.n_outputs = int(z.shape[1])
         return torch.cat([-z, z], dim=1) if z.shape[1] == 1 else z
 
 

@@ -10,7 +10,9 @@ from torch import nn
 from ._common import WRAPPED, OutputsAsClasses, check_input, find_layer, normalise, untouched
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, target_layer: str, class_index: int | None = None) -> np.ndarray:
+def grad_cam(
+    model: nn.Module, x: torch.Tensor, target_layer: str, class_index: int | None = None
+) -> np.ndarray:
     """Grad-CAM map of ``class_index`` (None: the predicted class) for one 2D or 3D image.
 
     ``x`` is (1, C, *spatial); the result is float32 of shape ``spatial`` in [0, 1].

@@ -48,7 +48,9 @@ def test_cohen_kappa_degenerate_and_perfect():
 def test_fleiss_kappa_from_labels_equals_table_form():
     rng = np.random.default_rng(3)
     truth = rng.integers(0, 3, 40)
-    labels = np.stack([np.where(rng.random(40) < 0.75, truth, rng.integers(0, 3, 40)) for _ in range(5)], axis=1)
+    labels = np.stack(
+        [np.where(rng.random(40) < 0.75, truth, rng.integers(0, 3, 40)) for _ in range(5)], axis=1
+    )
     table, _ = inter_rater.aggregate_raters(labels)
     expected = inter_rater.fleiss_kappa(table)
     assert fleiss_kappa(labels) == pytest.approx(expected, abs=1e-12)

@@ -90,7 +90,9 @@ def test_binary_uses_delong_of_positive_class_and_threshold():
     pred = (s >= 0.4).astype(int)
     assert m["confusion_matrix"] == skm.confusion_matrix(y, pred).tolist()
     assert m["recall"]["infection"] == pytest.approx(skm.recall_score(y, pred))
-    m2 = classification_metrics([["negative", "positive"][i] for i in y], np.column_stack([1 - s, s]), ["negative", "positive"])
+    m2 = classification_metrics(
+        [["negative", "positive"][i] for i in y], np.column_stack([1 - s, s]), ["negative", "positive"]
+    )
     assert m2["auc_ci"] == binary_metrics(y, s)["auc_ci"]
 
 
