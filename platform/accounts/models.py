@@ -21,6 +21,13 @@ class User(AbstractUser):
     # Only residents have a seniority; reader studies group by it.
     seniority = models.CharField(max_length=8, choices=Seniority.choices, blank=True)
 
+    def save(self, *args, **kwargs):
+        # The admin role is the platform's administrator: it gets the Django admin too.
+        if self.role == Role.ADMIN:
+            self.is_staff = True
+            self.is_superuser = True
+        super().save(*args, **kwargs)
+
     @property
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import visible_cases
@@ -16,11 +18,21 @@ from cases.models import Instance
 PAGE_SIZE = 25
 
 
+def _cases_in_open_reads(user) -> set[int]:
+    """Cases the user is reading in a quiz right now: the library must not list them,
+    or their diagnosis column would give the answer away (settings.PENDING_READS)."""
+    path = getattr(settings, "PENDING_READS", "")
+    return set(import_string(path)(user)) if path else set()
+
+
 @require_GET
 @login_required
 def library(request):
     form = LibraryFilterForm(request.GET or None)
     cases = selectors.library_cases(request.user, form.filters() if form.is_bound else None)
+    pending = _cases_in_open_reads(request.user)
+    if pending:
+        cases = cases.exclude(pk__in=pending)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -43,13 +55,17 @@ def case_detail(request, public_id):
     case = _visible_case(request, public_id)
     series = selectors.case_series(case)
     memberships = case.memberships.select_related("cohort")
+    from viewer.answers import answers_hidden
+
+    hidden = answers_hidden(request, case)
     return render(
         request,
         "cases/detail.html",
         {
             "case": case,
             "clinical": getattr(case, "clinical", None),
-            "histopathology": getattr(case, "histopathology", None),
+            "histopathology": None if hidden else getattr(case, "histopathology", None),
+            "answers_hidden": hidden,
             "series": series,
             "memberships": memberships,
         },

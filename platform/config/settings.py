@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "ingest",
     "opinions",
     "modelhub",
+    "viewer",
+    "teaching",
     "demo",
     "rest_framework",
     "rest_framework.authtoken",
@@ -105,7 +107,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so worker processes in the integration tests share it.
     # One per test run (pid), so parallel runs on one machine never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-osteolens-{os.getpid()}.sqlite3")}
@@ -175,6 +176,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
 }
 
+# Sessions read from the cache first: every image request checks the login.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

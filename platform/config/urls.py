@@ -13,6 +13,9 @@ urlpatterns = [
     path("ingest/", include("ingest.urls")),
     path("cohorts/", include("cohorts.urls")),
     path("opinions/", include("opinions.urls")),
+    path("viewer/", include("viewer.urls")),
+    path("dicomweb/", include("viewer.dicomweb_urls")),
     path("api/", include("config.api_urls")),
+    path("teaching/", include("teaching.urls")),
     path("admin/", admin.site.urls),
 ]

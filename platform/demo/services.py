@@ -91,7 +91,7 @@ def seed(log=print) -> None:
             continue
         manifest = generate_phantoms(cohort, log)
         summary = import_cohort(manifest, name=cohort.name)
-        log(f"{cohort.name}: imported {summary}")
+        log(f"{cohort.name}: imported {len(summary.imported)} cases ({len(summary.skipped)} already there)")
 
 
 def models_missing(task: str) -> bool:
