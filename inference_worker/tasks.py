@@ -53,10 +53,10 @@ def run_analysis(
     out.mkdir(parents=True, exist_ok=True)
     paths = [str(_inside(root, p)) for p in inputs]
 
-    from inference_worker.pipelines import get_pipeline
+    from inference_worker.pipelines import pipeline as pipeline_module
 
     started = time.perf_counter()
-    result = get_pipeline(pipeline).analyze(
+    result = pipeline_module(pipeline).analyze(
         paths, clinical=clinical, reader=reader, out_dir=str(out), progress=progress
     )
     result["request_id"] = request_id

@@ -136,7 +136,9 @@ def list_models(root: str | Path | None = None) -> list[dict]:
             cards.append(json.loads(card_path.read_text()))
         except (OSError, json.JSONDecodeError):
             continue
-    return sorted(cards, key=lambda c: (c.get("task", ""), c.get("name", ""), _version_key(c.get("version", "0"))))
+    return sorted(
+        cards, key=lambda c: (c.get("task", ""), c.get("name", ""), _version_key(c.get("version", "0")))
+    )
 
 
 def model_path(task: str, name: str, version: str | None = None, root: str | Path | None = None) -> Path:

@@ -25,7 +25,9 @@ def hu_window() -> ScaleIntensityRange:
 
 def to_metatensor(array: np.ndarray, affine: np.ndarray) -> MetaTensor:
     """(X, Y, Z) array -> channel-first MetaTensor carrying its RAS affine."""
-    return MetaTensor(torch.as_tensor(np.ascontiguousarray(array))[None].float(), affine=torch.as_tensor(affine))
+    return MetaTensor(
+        torch.as_tensor(np.ascontiguousarray(array))[None].float(), affine=torch.as_tensor(affine)
+    )
 
 
 def image_transform(spacing=SEG_SPACING) -> Compose:

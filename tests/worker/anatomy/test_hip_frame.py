@@ -5,9 +5,9 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 import pytest
-from scipy import ndimage as ndi
 from scipy.spatial.transform import Rotation
 
+from inference_worker.anatomy.figure import hip_bones_by_threshold
 from inference_worker.anatomy.hip_frame import hip_frame, side_of, tumour_location
 from inference_worker.io.ct import load_ct
 
@@ -115,28 +115,12 @@ def test_missing_hip_bone_is_an_error():
         hip_frame(masks["left"], np.zeros_like(masks["left"]), affine)
 
 
-def _hip_bones_by_threshold(hu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Crude hip-bone masks for a real CT: bone threshold, one erosion to cut joints,
-    then of the three largest components (two hip bones + femora, spine) the two most
-    lateral ones."""
-    bone = ndi.binary_closing(hu > 150, iterations=1)
-    core = ndi.binary_erosion(bone, iterations=1)
-    labels, n = ndi.label(core)
-    sizes = ndi.sum(core, labels, range(1, n + 1))
-    biggest = np.argsort(sizes)[::-1][:3] + 1
-    centre_x = {lab: np.argwhere(labels == lab)[:, 0].mean() for lab in biggest}
-    mid = hu.shape[0] / 2
-    ordered = sorted(biggest, key=lambda lab: abs(centre_x[lab] - mid), reverse=True)[:2]
-    ordered.sort(key=lambda lab: centre_x[lab])  # low x index = patient's left in RAS
-    return labels == ordered[0], labels == ordered[1]
-
-
 def test_real_pelvis_puts_s1_on_the_midline(real_data):
     folder = real_data / "ct_pelvis_totalseg"
     ct = load_ct(folder / "ct.nii.gz")
     vertebrae = nib.as_closest_canonical(nib.load(folder / "vertebrae_labels.nii.gz"))
     np.testing.assert_allclose(vertebrae.affine, ct.affine, atol=1e-3)
-    left, right = _hip_bones_by_threshold(ct.hu)
+    left, right = hip_bones_by_threshold(ct.hu)
     frame = hip_frame(left, right, ct.affine)
     # Adult inter-hip-bone-centroid distance is some 14-20 cm.
     assert 130 < frame.scale < 210

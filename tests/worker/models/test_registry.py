@@ -37,8 +37,20 @@ def test_card_has_provenance(tmp_path):
     manifest.write_text("case_id\n")
     path = _save(tmp_path, data_manifest=manifest)
     card = json.loads((path / "card.json").read_text())
-    for key in ("name", "version", "task", "architecture", "config", "sha256", "training_data", "seed",
-                "split_sizes", "metrics", "synthetic_training", "created"):
+    for key in (
+        "name",
+        "version",
+        "task",
+        "architecture",
+        "config",
+        "sha256",
+        "training_data",
+        "seed",
+        "split_sizes",
+        "metrics",
+        "synthetic_training",
+        "created",
+    ):
         assert key in card
     assert card["training_data"]["sha256"] == registry.sha256_file(manifest)
     assert card["sha256"] == registry.sha256_file(path / "weights.pt")

@@ -97,7 +97,9 @@ def test_non_ct_is_refused(tmp_path):
 
 
 def test_missing_slice_is_refused(tmp_path):
-    folder = _write_series(tmp_path / "gap", _ramp((4, 4, 6)), (1, 1, 1), [1, 0, 0, 0, 1, 0], (0, 0, 0), skip=(3,))
+    folder = _write_series(
+        tmp_path / "gap", _ramp((4, 4, 6)), (1, 1, 1), [1, 0, 0, 0, 1, 0], (0, 0, 0), skip=(3,)
+    )
     with pytest.raises(ValueError, match="not uniform"):
         load_ct(folder)
 

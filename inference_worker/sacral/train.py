@@ -1,0 +1,334 @@
+"""Training of the sacral models from cases: segmenter, six-class classifier (four
+ablation variants) and the malignancy DenseNet with its reader stacker.
+
+Model selection and calibration use the validation split only; test/external splits
+are never read here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+from monai.losses import DiceCELoss
+
+from inference_worker.evaluation.metrics import classification_metrics, dice_per_structure
+from inference_worker.models import registry
+from inference_worker.sacral import classifier as cls_mod
+from inference_worker.sacral import malignancy as mal_mod
+from inference_worker.sacral import segmentation as seg_mod
+from inference_worker.sacral.calibration import fit_temperature, softmax
+from inference_worker.sacral.data import TASK, Case
+from inference_worker.sacral.features import case_features, tabular_raw
+from inference_worker.sacral.preprocess import STRUCTURES, prepare_image, prepare_labels
+from inference_worker.sacral.reader_simulation import simulate_reader
+from inference_worker.sacral.tabular import fit_stats, standardise
+from inference_worker.vocabulary import SACRAL_CLASSES
+
+log = logging.getLogger(__name__)
+
+QUICK = {"seg_epochs": 2, "cls_epochs": 2, "mal_epochs": 1, "patch": 48, "crop": 32}
+FULL = {"seg_epochs": 12, "cls_epochs": 25, "mal_epochs": 15, "patch": 48, "crop": 32}
+
+
+def prepare(cases: list[Case], crop: int, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    items = []
+    for case in cases:
+        hu, labels, affine = case.load()
+        if labels is None:
+            raise ValueError(f"{case.case_id}: training needs a label map")
+        item = {
+            "case": case,
+            "seg_image": prepare_image(hu, affine).as_tensor(),
+            "seg_labels": prepare_labels(labels, affine).as_tensor().to(torch.uint8),
+            "y": SACRAL_CLASSES.index(case.diagnosis),
+            "malignant": int(case.malignant),
+            # Phantoms carry their lesion's look; a simulated reader reads it (with errors).
+            "reader": simulate_reader(case.lesion, case.malignant, rng),
+        }
+        item.update(case_features(hu, labels, affine, case.clinical, crop))
+        items.append(item)
+    return items
+
+
+# --- segmentation -------------------------------------------------------------------------
+
+
+def _random_patch(item: dict, size: int, rng: np.random.Generator):
+    image, labels = item["seg_image"], item["seg_labels"]
+    shape = np.array(image.shape[1:])
+    fg = labels[0] > 0
+    if rng.random() < 0.67 and fg.any():
+        # Bias towards the tumour: it is the rarest and the hardest structure.
+        target = labels[0] == STRUCTURES["tumour"] if rng.random() < 0.5 else fg
+        if not target.any():
+            target = fg
+        points = torch.nonzero(target)
+        centre = points[rng.integers(len(points))].numpy()
+    else:
+        centre = rng.integers(0, shape)
+    start = np.clip(centre - size // 2, 0, np.maximum(shape - size, 0))
+    sl = tuple(slice(int(s), int(s) + size) for s in start)
+    img, lab = image[(slice(None), *sl)], labels[(slice(None), *sl)]
+    pad = [0, 0] * 3
+    for axis in range(3):
+        pad[2 * (2 - axis) + 1] = size - img.shape[axis + 1]
+    if any(pad):
+        img = torch.nn.functional.pad(img, pad)
+        lab = torch.nn.functional.pad(lab, pad)
+    return img, lab
+
+
+def train_segmenter(train: list[dict], val: list[dict], config: dict, epochs: int, seed: int, device):
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = seg_mod.build_segmenter(config).to(device)
+    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    patch, batch = config["roi"][0], 2
+    steps = max(1, epochs * len(train) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    net.train()
+    for _ in range(steps):
+        pairs = [_random_patch(train[rng.integers(len(train))], patch, rng) for _ in range(batch)]
+        x = torch.stack([p[0] for p in pairs]).to(device)
+        y = torch.stack([p[1] for p in pairs]).long().to(device)
+        x = x + 0.02 * torch.randn_like(x)  # noise: scanners differ
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+        sched.step()
+    net.eval()
+    return net, {"validation": segmentation_dice(net, val, config, device)}
+
+
+def segmentation_dice(net, items: list[dict], config: dict, device) -> dict:
+    """Mean Dice per structure on the 3 mm grid after keeping the largest components."""
+    scores: dict[str, list[float]] = {k: [] for k in STRUCTURES}
+    for item in items:
+        probs = seg_mod.predict_probabilities(net, item["seg_image"], config["roi"], device)
+        pred = seg_mod.keep_largest(probs.argmax(0, keepdim=True))[0].numpy()
+        for k, v in dice_per_structure(pred, item["seg_labels"][0].numpy(), STRUCTURES).items():
+            scores[k].append(v)
+    return {k: round(float(np.mean(v)), 4) if v else None for k, v in scores.items()}
+
+
+# --- classifiers --------------------------------------------------------------------------
+
+
+def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    # Flips along anterior-posterior/superior-inferior only; a left-right flip would
+    # contradict the location input. Plus intensity noise.
+    if rng.random() < 0.5:
+        x = x.flip(3)
+    return x + 0.02 * torch.randn_like(x)
+
+
+def _fit_classifier(net, xs, tabs, ys, val_xs, val_tabs, val_ys, epochs, seed, device, lr=2e-3, batch=8):
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-3)
+    best, best_state = np.inf, None
+    n = len(ys)
+    for _ in range(max(1, epochs)):
+        net.train()
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            if len(idx) < 2:
+                continue  # BatchNorm needs two samples
+            x = _augment(xs[idx], rng).to(device)
+            t = tabs[idx].to(device) if tabs is not None else None
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(
+                net(x, t) if t is not None else net(x), ys[idx].to(device)
+            )
+            loss.backward()
+            opt.step()
+        logits = predict_logits(net, val_xs, val_tabs, device)
+        val_loss = float(torch.nn.functional.cross_entropy(torch.as_tensor(logits), val_ys))
+        if val_loss < best:  # keep the best validation epoch
+            best = val_loss
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(best_state)
+    net.eval()
+    return net
+
+
+@torch.no_grad()
+def predict_logits(net, xs, tabs, device, batch: int = 16) -> np.ndarray:
+    net.eval()
+    out = []
+    for start in range(0, len(xs), batch):
+        x = xs[start : start + batch].to(device)
+        if tabs is not None:
+            out.append(net(x, tabs[start : start + batch].to(device)).cpu())
+        else:
+            out.append(net(x).cpu())
+    return torch.cat(out).numpy()
+
+
+def _stack(items, key):
+    return torch.as_tensor(np.stack([i[key] for i in items]))
+
+
+def train_six_class(train, val, variant: str, config: dict, epochs: int, seed: int, device):
+    columns = cls_mod.tabular_columns(cls_mod.VARIANTS[variant])
+    stats = fit_stats(np.array([tabular_raw(i, columns) for i in train])) if columns else None
+    cfg = {**config, "variant": variant, "tabular_columns": columns, "tabular_stats": stats}
+
+    def tab(items):
+        if not columns:
+            return None
+        return torch.as_tensor(standardise(np.array([tabular_raw(i, columns) for i in items]), stats))
+
+    net = cls_mod.build_classifier(cfg).to(device)
+    ys = torch.as_tensor([i["y"] for i in train])
+    val_ys = torch.as_tensor([i["y"] for i in val])
+    net = _fit_classifier(
+        net,
+        _stack(train, "crop"),
+        tab(train),
+        ys,
+        _stack(val, "crop"),
+        tab(val),
+        val_ys,
+        epochs,
+        seed,
+        device,
+    )
+    logits = predict_logits(net, _stack(val, "crop"), tab(val), device)
+    cfg["temperature"] = fit_temperature(logits, val_ys.numpy())
+    probs = softmax(logits, cfg["temperature"])
+    metrics = classification_metrics(
+        [SACRAL_CLASSES[y] for y in val_ys.tolist()], probs, SACRAL_CLASSES, n_boot=0
+    )
+    return net, cfg, {"validation": _summary(metrics)}
+
+
+def train_malignancy(train, val, config: dict, epochs: int, seed: int, device):
+    net = mal_mod.build_malignancy(config).to(device)
+    ys = torch.as_tensor([i["malignant"] for i in train])
+    val_ys = torch.as_tensor([i["malignant"] for i in val])
+    net = _fit_classifier(
+        net, _stack(train, "crop"), None, ys, _stack(val, "crop"), None, val_ys, epochs, seed, device, lr=1e-3
+    )
+    logits = predict_logits(net, _stack(val, "crop"), None, device)
+    cfg = {**config, "temperature": fit_temperature(logits, val_ys.numpy())}
+    p_mal = softmax(logits, cfg["temperature"])[:, 1]
+    readers = [i["reader"] for i in val]
+    cfg["stacker"] = mal_mod.fit_stacker(p_mal, readers, val_ys.numpy())
+    cfg["stacker_note"] = "fitted on the validation split with simulated readers (phantom truth + noise)"
+    y_names = [mal_mod.CLASSES[y] for y in val_ys.tolist()]
+    alone = classification_metrics(y_names, np.column_stack([1 - p_mal, p_mal]), mal_mod.CLASSES, n_boot=0)
+    return net, cfg, {"validation": _summary(alone)}
+
+
+def _summary(m: dict) -> dict:
+    keep = ("n", "auc_macro", "auc_ci", "f1_macro", "accuracy", "calibration_error", "confusion_matrix")
+    return {k: m.get(k) for k in keep}
+
+
+# --- everything ---------------------------------------------------------------------------
+
+
+def train_all(
+    cases: list[Case],
+    *,
+    out: str,
+    epochs: int | None = None,
+    quick: bool = False,
+    seed: int = 0,
+    manifest=None,
+    progress=print,
+) -> list[str]:
+    """Train and save every sacral model; returns the saved folders."""
+    plan = dict(QUICK if quick else FULL)
+    if epochs is not None:
+        plan.update(seg_epochs=epochs, cls_epochs=epochs, mal_epochs=epochs)
+    device = registry.default_device()
+    torch.manual_seed(seed)
+    train_cases = [c for c in cases if c.split == "train"]
+    val_cases = [c for c in cases if c.split == "validation"]
+    if len(train_cases) < 2 or len(val_cases) < 2:
+        raise ValueError("training needs at least two train and two validation cases")
+    t0 = time.time()
+    train = prepare(train_cases, plan["crop"], seed)
+    val = prepare(val_cases, plan["crop"], seed + 1)
+    progress(f"prepared {len(train)} train / {len(val)} validation cases in {time.time() - t0:.0f}s")
+    synthetic = all(c.synthetic for c in cases)
+    sizes = {"train": len(train), "validation": len(val)}
+    common = dict(
+        task=TASK,
+        seed=seed,
+        split_sizes=sizes,
+        synthetic_training=synthetic,
+        data_manifest=manifest,
+        root=out,
+    )
+    saved = []
+
+    seg_cfg = {**seg_mod.DEFAULT_CONFIG, "roi": [plan["patch"]] * 3, "epochs": plan["seg_epochs"]}
+    t0 = time.time()
+    net, metrics = train_segmenter(train, val, seg_cfg, plan["seg_epochs"], seed, device)
+    saved.append(
+        registry.save_model(
+            name="segmenter",
+            state={"state_dict": net.state_dict()},
+            architecture="monai.networks.nets.UNet",
+            config=seg_cfg,
+            metrics=metrics,
+            extra={"hu_reference": hu_reference(train)},
+            **common,
+        )
+    )
+    progress(f"segmenter: {metrics} ({time.time() - t0:.0f}s)")
+
+    cls_cfg = {**cls_mod.DEFAULT_CONFIG, "crop": plan["crop"], "epochs": plan["cls_epochs"]}
+    for variant in cls_mod.VARIANTS:
+        t0 = time.time()
+        net, cfg, metrics = train_six_class(train, val, variant, cls_cfg, plan["cls_epochs"], seed, device)
+        saved.append(
+            registry.save_model(
+                name=f"classifier-{variant}",
+                state={"state_dict": net.state_dict()},
+                architecture="FusionClassifier (3D CNN + tabular MLP)",
+                config=cfg,
+                metrics=metrics,
+                **common,
+            )
+        )
+        progress(f"classifier-{variant}: {metrics['validation']['auc_macro']} ({time.time() - t0:.0f}s)")
+
+    mal_cfg = {**mal_mod.DEFAULT_CONFIG, "crop": plan["crop"], "epochs": plan["mal_epochs"]}
+    t0 = time.time()
+    net, cfg, metrics = train_malignancy(train, val, mal_cfg, plan["mal_epochs"], seed, device)
+    saved.append(
+        registry.save_model(
+            name="malignancy",
+            state={"state_dict": net.state_dict()},
+            architecture="monai.networks.nets.DenseNet121 (3D)",
+            config=cfg,
+            metrics=metrics,
+            **common,
+        )
+    )
+    progress(f"malignancy: {metrics['validation']['auc_macro']} ({time.time() - t0:.0f}s)")
+    return [str(p) for p in saved]
+
+
+def hu_reference(items: list[dict]) -> dict:
+    """HU percentiles inside the body of the training scans: the in-domain reference."""
+    from inference_worker.sacral.preprocess import HU_MAX, HU_MIN
+
+    values = []
+    for item in items:
+        img = item["seg_image"][0].numpy() * (HU_MAX - HU_MIN) + HU_MIN
+        body = img > -300
+        values.append(np.percentile(img[body], [10, 50, 90]))
+    arr = np.array(values)
+    return {"p10_p50_p90_mean": arr.mean(0).round(1).tolist(), "p10_p50_p90_sd": arr.std(0).round(1).tolist()}
