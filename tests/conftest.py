@@ -24,3 +24,55 @@ def _isolated_media(request, tmp_path):
         settings.MEDIA_ROOT = tmp_path / "media"
         settings.MEDIA_ROOT.mkdir()
     yield
+
+
+# Named users whose permissions differ (the permission matrix reads off their names):
+# alice admin; rita junior resident; sam senior resident; dora and dan referring doctors.
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, role: str, seniority: str = ""):
+    from accounts.models import User
+
+    return User.objects.create_user(
+        username=username, password=PASSWORD, role=role, seniority=seniority, email=f"{username}@example.org"
+    )
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice", "admin")
+
+
+@pytest.fixture
+def rita(db):
+    return make_user("rita", "resident", "junior")
+
+
+@pytest.fixture
+def sam(db):
+    return make_user("sam", "resident", "senior")
+
+
+@pytest.fixture
+def dora(db):
+    return make_user("dora", "referrer")
+
+
+@pytest.fixture
+def dan(db):
+    return make_user("dan", "referrer")
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> a test client logged in as that user (None: anonymous)."""
+    from django.test import Client
+
+    def _make(user):
+        c = Client()
+        if user is not None:
+            c.force_login(user)
+        return c
+
+    return _make

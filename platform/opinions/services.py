@@ -24,9 +24,12 @@ def case_inputs(case: Case) -> list[str]:
     )
 
 
-def submit_analysis(*, case: Case, pipeline: str, user=None, clinical=None, reader=None) -> AnalysisRequest:
+def submit_analysis(
+    *, case: Case, pipeline: str, user=None, clinical=None, reader=None, app=None
+) -> AnalysisRequest:
     """Create the request and queue it to the inference worker once the row is committed."""
-    from config.celery import app
+    if app is None:
+        from config.celery import app
 
     if clinical is None and hasattr(case, "clinical"):
         clinical = case.clinical.as_dict()

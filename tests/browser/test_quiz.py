@@ -15,7 +15,7 @@ from django.test import Client
 from accounts.models import Role, Seniority
 from teaching import services
 from teaching.models import Read
-from tests.platform.conftest import make_user
+from tests.conftest import make_user
 from tests.platform.teaching.helpers import held_out_case, make_opinion
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -24,7 +24,7 @@ from scipy import ndimage
 
 from cases.models import Instance
 from tests.browser.harness_server import BUNDLE, WAIT_READY, state
-from tests.platform.conftest import make_user
+from tests.conftest import make_user
 from tests.platform.viewer.conftest import ingest_folder
 
 pytestmark = pytest.mark.browser

@@ -4,6 +4,9 @@ import pytest
 
 from tests.integration.workers import Worker, worker_env
 
+# The pipelines the end-to-end tests drive through real workers.
+INTEGRATION_TASKS = ("sacral-ct",)
+
 
 @pytest.fixture
 def celery_apps():
@@ -40,8 +43,8 @@ def phantom_cohorts(tmp_path_factory):
     splits = {"train": 0.5, "validation": 0.25, "test": 0.25}
     sizes = {"sacral-ct": 8, "bone-xray": 16, "spine-xray": 16}
     return {
-        task: generate_cohort(task, n, seed=90 + i, out=root / task, splits=splits)
-        for i, (task, n) in enumerate(sizes.items())
+        task: generate_cohort(task, sizes[task], seed=90 + i, out=root / task, splits=splits)
+        for i, task in enumerate(INTEGRATION_TASKS)
     }
 
 

@@ -18,7 +18,7 @@ from accounts.models import Role, Seniority
 from inference_worker.evaluation import stats
 from teaching import dashboards, services
 from teaching.models import Read, TeachingSet
-from tests.platform.conftest import make_user
+from tests.conftest import make_user
 from tests.platform.teaching.helpers import committed_read, held_out_case
 
 pytestmark = pytest.mark.django_db

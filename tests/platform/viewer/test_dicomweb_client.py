@@ -10,7 +10,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 
 from cases.models import Instance
-from tests.platform.conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tests.platform.factories import make_case
 from tests.platform.viewer.conftest import add_series
 

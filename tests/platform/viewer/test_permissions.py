@@ -131,7 +131,7 @@ def test_basic_auth_grants_the_same_rights(cases, dora):
 
     from django.test import Client
 
-    from tests.platform.conftest import PASSWORD
+    from tests.conftest import PASSWORD
 
     def auth(user, password=PASSWORD):
         return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
