@@ -5,7 +5,7 @@ import pytest
 from tests.integration.workers import Worker, worker_env
 
 # The pipelines the end-to-end tests drive through real workers.
-INTEGRATION_TASKS = ("sacral-ct",)
+INTEGRATION_TASKS = ("sacral-ct", "bone-xray", "spine-xray")
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Primary bone tumour vs bone infection on radiographs (seed 003)."""

@@ -1,0 +1,1 @@
+"""Vertebral metastasis vs benign osteoporotic fracture on spine radiographs (seed 004)."""
