@@ -1,0 +1,165 @@
+"""Benchmark: the case library list with 10,000 cases, 50 concurrent clients, p95 latency.
+
+Needs PostgreSQL (the issue's target is on PostgreSQL): DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/osteolens_bench (created if missing). Serves with
+gunicorn and loads it with wrk (Debian package) on loopback for a bounded time.
+
+    .venv/bin/python tests/bench/bench_library.py --out var/bench/library.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.bench._viewer_site import Server, workdir  # noqa: E402
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/osteolens_bench"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def populate(n: int) -> None:
+    from cases.models import Case, ClinicalData, Histopathology
+    from inference_worker import vocabulary as vocab
+
+    if Case.objects.filter(label__startswith="bench-").count() >= n:
+        return
+    Case.objects.filter(label__startswith="bench-").delete()
+    rng = random.Random(0)
+    tasks = list(vocab.TASKS)
+    cases = Case.objects.bulk_create(
+        [
+            Case(label=f"bench-{i:05d}", task=rng.choice(tasks), in_library=True, synthetic=True)
+            for i in range(n)
+        ],
+        batch_size=2000,
+    )
+    codes = [d.code for d in vocab.DIAGNOSES[:16]]
+    ClinicalData.objects.bulk_create(
+        [
+            ClinicalData(
+                case=c,
+                age=rng.randint(5, 85),
+                sex=rng.choice("MF"),
+                site=rng.choice(["sacrum", "femur", "L2"]),
+            )
+            for c in cases
+        ],
+        batch_size=2000,
+    )
+    Histopathology.objects.bulk_create(
+        [
+            Histopathology(
+                case=c, diagnosis=(d := rng.choice(codes)), behaviour=vocab.DIAGNOSIS_BY_CODE[d].behaviour
+            )
+            for c in cases
+        ],
+        batch_size=2000,
+    )
+
+
+def resident_session() -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import User
+
+    user, _ = User.objects.get_or_create(username="bench-resident", defaults={"role": "resident"})
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def parse_wrk(text: str) -> dict:
+    def ms(value: str, unit: str) -> float:
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    percentiles = {
+        p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    }
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "p50_ms": percentiles.get("50"),
+        "p90_ms": percentiles.get("90"),
+        "p99_ms": percentiles.get("99"),
+        "requests_per_s": float(rate.group(1)) if rate else None,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default="var/bench/library.json")
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DB
+    if not url.startswith("postgres"):
+        raise SystemExit("this benchmark is defined on PostgreSQL: set DATABASE_URL=postgres://...")
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    with workdir() as tmp:
+        from tests.bench._viewer_site import setup_django
+
+        setup_django(Path(tmp))
+        populate(args.cases)
+        cookie = resident_session()
+        server = Server(workers=4, threads=4)
+        try:
+            target = f"{server.url}/cases/?page=3"
+            # wrk's --latency table gives p50/75/90/99; p95 is interpolated from p90 and p99.
+            run = subprocess.run(
+                [
+                    "wrk", "-t", "2", "-c", str(args.clients), "-d", f"{args.seconds}s", "--latency",
+                    "-H", f"Cookie: sessionid={cookie}", target,
+                ],
+                capture_output=True, text=True, timeout=args.seconds + 60, check=True,
+            )  # fmt: skip
+        finally:
+            server.close()
+    stats = parse_wrk(run.stdout)
+    if stats["p90_ms"] is not None and stats["p99_ms"] is not None:
+        stats["p95_ms_interpolated"] = round(stats["p90_ms"] + (stats["p99_ms"] - stats["p90_ms"]) * 5 / 9, 2)
+    result = {
+        "benchmark": "library list, 10,000 cases, PostgreSQL",
+        "cases": args.cases,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        **stats,
+        "target_p95_ms": 100,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
