@@ -9,9 +9,8 @@ from scipy import ndimage
 
 from inference_worker.phantoms import hybrid_ct
 
-pytestmark = pytest.mark.skipif(
-    not (hybrid_ct.REAL_CT / "ct.nii.gz").exists(), reason="real CT not available"
-)
+# The real pelvis CT ships in ../shared; its absence is a broken checkout, not a skip.
+assert (hybrid_ct.REAL_CT / "ct.nii.gz").exists(), f"real CT missing at {hybrid_ct.REAL_CT}"
 
 
 @pytest.fixture(scope="module")
