@@ -15,7 +15,7 @@ from inference_worker.models import registry
 from inference_worker.radiograph.analysis import View, run_model
 from inference_worker.radiograph.domain import domain_check
 from inference_worker.radiograph.models import card_summary, load_imaging_model
-from inference_worker.radiograph.result import opinion, result
+from inference_worker.radiograph.result import opinion, out_of_domain_result, result
 
 CLASSES = vocab.TASKS[TASK]["classes"]
 
@@ -61,18 +61,14 @@ def analyze(paths, *, clinical=None, reader=None, out_dir, progress=None, models
         )
     reasons, extra = domain_check(image, models["domain"].state["reference"], warnings)
     if reasons and not extra["opinions_given"]:
-        timings["total"] = time.perf_counter() - started
-        return result(
+        return out_of_domain_result(
             pipeline=TASK,
             models=summaries,
-            out_of_domain=True,
             reasons=reasons,
-            opinions=[],
-            location=None,
-            artefacts={},
             timings=timings,
             warnings=warnings,
             extra=extra,
+            started=started,
         )
     if reader:
         warnings.append("reader input is not used by the bone-xray pipeline")

@@ -271,7 +271,9 @@ def generate_cohort(
     if workers > 1 and n > 2:
         # spawn, not fork: callers (Celery workers, pytest with torch loaded) may hold
         # threads, and forking a threaded process can deadlock the children.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
             rows = list(pool.map(make_case, jobs, chunksize=1))
     else:
         rows = [make_case(job) for job in jobs]

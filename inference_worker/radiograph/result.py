@@ -44,3 +44,31 @@ def result(
         "disclaimer": DISCLAIMER,
         **(extra or {}),
     }
+
+
+def out_of_domain_result(
+    *,
+    pipeline: str,
+    models: list[dict],
+    reasons: list[str],
+    timings: dict,
+    warnings: list[str],
+    extra: dict,
+    started: float,
+) -> dict:
+    """The result of a study the models must not judge: reasons, no opinions."""
+    import time
+
+    timings["total"] = time.perf_counter() - started
+    return result(
+        pipeline=pipeline,
+        models=models,
+        out_of_domain=True,
+        reasons=reasons,
+        opinions=[],
+        location=None,
+        artefacts={},
+        timings=timings,
+        warnings=warnings,
+        extra=extra,
+    )

@@ -17,7 +17,7 @@ from inference_worker.models import registry
 from inference_worker.radiograph.analysis import View, missing_views, run_model
 from inference_worker.radiograph.domain import domain_check
 from inference_worker.radiograph.models import card_summary, load_imaging_model
-from inference_worker.radiograph.result import opinion, result
+from inference_worker.radiograph.result import opinion, out_of_domain_result, result
 from inference_worker.spine_xray.train import DOMAIN, TASK
 from inference_worker.spine_xray.views import IMAGING, assign_views
 
@@ -66,18 +66,14 @@ def analyze(paths, *, clinical=None, reader=None, out_dir, progress=None, models
         extra["opinions_given"] &= view_extra["opinions_given"]
     warnings[:] = list(dict.fromkeys(warnings))  # one warning per kind, not one per view
     if reasons and not extra["opinions_given"]:
-        timings["total"] = time.perf_counter() - started
-        return result(
+        return out_of_domain_result(
             pipeline=TASK,
             models=summaries,
-            out_of_domain=True,
             reasons=reasons,
-            opinions=[],
-            location=None,
-            artefacts={},
             timings=timings,
             warnings=warnings,
             extra=extra,
+            started=started,
         )
     if clinical and clinical.get("lesion_box"):
         warnings.append("the spine models look at whole views; the lesion box was not used")

@@ -356,7 +356,7 @@ def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) ->
         raise IngestError(f"{name}: decoded image size does not match its header.", code="corrupt")
 
 
-def _placeholder_uid(text: str) -> str:
+def _derived_uid(text: str) -> str:
     # A valid UID for a value the file lacks; de-identification replaces it like any other.
     return f"2.25.{int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], 'big')}"
 
@@ -376,7 +376,7 @@ def _fill_missing_uids(ds: Dataset, source: Source) -> None:
         if meta is not None and meta.get("MediaStorageSOPInstanceUID"):
             ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
         else:
-            ds.SOPInstanceUID = _placeholder_uid("sop:" + _file_digest(source.path))
+            ds.SOPInstanceUID = _derived_uid("sop:" + _file_digest(source.path))
 
     def field(keyword: str) -> str:
         return str(ds.get(keyword, "") or "")
@@ -387,7 +387,7 @@ def _fill_missing_uids(ds: Dataset, source: Source) -> None:
         field(k) for k in ("PatientID", "PatientName", "StudyDate", "StudyTime", "AccessionNumber", "StudyID")
     )
     if not field("StudyInstanceUID"):
-        ds.StudyInstanceUID = _placeholder_uid("study:" + study_key)
+        ds.StudyInstanceUID = _derived_uid("study:" + study_key)
     if not field("SeriesInstanceUID"):
         series_key = "|".join(
             field(k)
@@ -400,7 +400,7 @@ def _fill_missing_uids(ds: Dataset, source: Source) -> None:
                 "SeriesTime",
             )
         )
-        ds.SeriesInstanceUID = _placeholder_uid(f"series:{study_key}|{series_key}")
+        ds.SeriesInstanceUID = _derived_uid(f"series:{study_key}|{series_key}")
 
 
 def _file_digest(path: Path) -> str:
@@ -501,7 +501,7 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
     orientation = [*(col_step / spacing_col), *(row_step / spacing_row)]
     digest = hashlib.sha256(f"{name}".encode() + _file_digest(path).encode()).hexdigest()
     study_uid, series_uid, frame_uid = (
-        _placeholder_uid(f"nifti-{k}:{digest}") for k in ("study", "series", "frame")
+        _derived_uid(f"nifti-{k}:{digest}") for k in ("study", "series", "frame")
     )
     sop_class = CT_IMAGE_STORAGE if modality == "CT" else MR_IMAGE_STORAGE
     out_dir = workdir / f"nifti-{digest[:16]}"
@@ -510,7 +510,7 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
     for k in range(data.shape[2]):
         plane = np.nan_to_num(data[:, :, k].T.astype(np.float64))
         stored = np.rint((plane - intercept) / slope).clip(-32768, 32767).astype(np.int16)
-        ds = _new_dataset(sop_class, _placeholder_uid(f"nifti-sop:{digest}:{k}"))
+        ds = _new_dataset(sop_class, _derived_uid(f"nifti-sop:{digest}:{k}"))
         ds.Modality = modality
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
         ds.SeriesDescription = f"Converted from NIfTI ({modality})"
@@ -567,11 +567,11 @@ def raster_to_dicom(path: Path, name: str, workdir: Path) -> Source:
         same = np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
         pixels = rgb[..., 0].copy() if same else rgb
     digest = hashlib.sha256(_file_digest(path).encode()).hexdigest()
-    ds = _new_dataset(SECONDARY_CAPTURE_STORAGE, _placeholder_uid(f"raster-sop:{digest}"))
+    ds = _new_dataset(SECONDARY_CAPTURE_STORAGE, _derived_uid(f"raster-sop:{digest}"))
     ds.Modality = "OT"
     ds.ConversionType = "WSD"
-    ds.StudyInstanceUID = _placeholder_uid(f"raster-study:{digest}")
-    ds.SeriesInstanceUID = _placeholder_uid(f"raster-series:{digest}")
+    ds.StudyInstanceUID = _derived_uid(f"raster-study:{digest}")
+    ds.SeriesInstanceUID = _derived_uid(f"raster-series:{digest}")
     ds.SeriesDescription = f"Converted from {'PNG' if sniff(path) == PNG else 'JPEG'}"
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.InstanceNumber = 1
