@@ -145,3 +145,20 @@ class RequestReport(APIView):
         if analysis is None or not hasattr(analysis, "opinion"):
             raise Http404
         return FileResponse(render_report_pdf(analysis).open("rb"), content_type="application/pdf")
+
+
+class RequestReportDicom(APIView):
+    """The PDF report wrapped as a DICOM Encapsulated PDF in the de-identified study."""
+
+    permission_classes = [IsReferrerOrAdmin]
+
+    @extend_schema(
+        responses={(200, "application/dicom"): OpenApiResponse(description="Encapsulated PDF report")}
+    )
+    def get(self, request, request_id):
+        from opinions.report_dicom import render_report_dicom
+
+        analysis = selectors.visible_requests(request.user).filter(public_id=request_id).first()
+        if analysis is None or not hasattr(analysis, "opinion"):
+            raise Http404
+        return FileResponse(render_report_dicom(analysis).open("rb"), content_type="application/dicom")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<uuid:request_id>/status.json", views.status, name="status"),
     path("<uuid:request_id>/retry/", views.retry, name="retry"),
     path("<uuid:request_id>/report.pdf", views.report_pdf, name="report-pdf"),
+    path("<uuid:request_id>/report.dcm", views.report_dicom, name="report-dicom"),
     path("<uuid:request_id>/promote/", views.promote, name="promote"),
 ]

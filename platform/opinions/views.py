@@ -164,6 +164,21 @@ def report_pdf(request, request_id):
     )
 
 
+@require_GET
+@login_required
+def report_dicom(request, request_id):
+    """The same PDF as a DICOM Encapsulated PDF in the de-identified study, for a PACS."""
+    from opinions.report_dicom import render_report_dicom
+
+    analysis = _visible_request(request, request_id)
+    if not hasattr(analysis, "opinion"):
+        raise Http404("The analysis has not finished.")
+    path = render_report_dicom(analysis)
+    return FileResponse(
+        path.open("rb"), content_type="application/dicom", filename=f"osteolens-{analysis.public_id}.dcm"
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @admin_required
 def promote(request, request_id):
