@@ -97,3 +97,19 @@ def location_diagram(location: dict | None) -> dict | None:
         "axes": location.get("axes", ["right", "anterior", "superior"]),
         "volume_ml": location.get("volume_ml"),
     }
+
+
+def result_viewer_config(request, analysis) -> dict | None:
+    """The viewer bundle's config for the result page: the uploaded study with this
+    request's overlays, opening on the series they belong to (None: no stored images)."""
+    from viewer.selectors import viewer_config
+
+    config = viewer_config(request, analysis.case, hidden=False, analysis=analysis)
+    if not config["series"]:
+        return None
+    overlays = config.get("overlays") or {}
+    owners = [overlays.get("labelmap"), *(overlays.get("heatmaps") or {}).values()]
+    series_uid = next((o["series_uid"] for o in owners if o and o.get("series_uid")), None)
+    if series_uid:
+        config["initial_series_uid"] = series_uid
+    return config

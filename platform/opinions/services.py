@@ -61,9 +61,22 @@ def submit_analysis(
     return request
 
 
-@transaction.atomic
 def record_result(result: dict) -> ModelOpinion | None:
-    """Store a worker result once; a second delivery of the same result changes nothing."""
+    """Store a worker result once; a second delivery of the same result changes nothing.
+
+    The viewer's overlay volumes are made first, outside the row lock: resampling takes
+    a second or two, and a redelivery only rewrites the same files.
+    """
+    from opinions.overlays import with_viewer_overlays
+
+    request = AnalysisRequest.objects.filter(public_id=result.get("request_id")).first()
+    if request is not None and not ModelOpinion.objects.filter(request=request).exists():
+        result = with_viewer_overlays(request, result)
+    return _store_result(result)
+
+
+@transaction.atomic
+def _store_result(result: dict) -> ModelOpinion | None:
     request = AnalysisRequest.objects.select_for_update().filter(public_id=result["request_id"]).first()
     if request is None:
         log.warning("result for unknown request %s dropped", result.get("request_id"))

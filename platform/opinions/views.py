@@ -113,6 +113,7 @@ def detail(request, request_id):
             rows=presentation.opinion_rows(result),
             diagram=presentation.location_diagram(result.get("location")),
             similar=similar_cases(result, pipeline=analysis.pipeline, exclude_case_id=analysis.case_id),
+            viewer_config=presentation.result_viewer_config(request, analysis),
         )
     return render(request, "opinions/detail.html", context)
 

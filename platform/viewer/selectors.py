@@ -65,7 +65,10 @@ def _overlays(request, analysis: AnalysisRequest, series: list[Series]) -> dict:
     def header_url(name: str) -> str:
         return _absolute(request, reverse("viewer:artefact-volume", args=[analysis.public_id, name]))
 
-    for name, artefact in found.items():
+    # Overlays declared with their kind (opinions.overlays) are the viewer-ready ones;
+    # guessing from names is only for results that declare none.
+    declared = {n: a for n, a in found.items() if a.spec.get("kind") in ("labelmap", "heatmap")}
+    for name, artefact in (declared or found).items():
         if artefact.path.suffix != ".npy":
             continue
         series_uid = artefact.spec.get("series_uid") or default_series
@@ -76,7 +79,7 @@ def _overlays(request, analysis: AnalysisRequest, series: list[Series]) -> dict:
                 "structures": artefact.spec.get("structures") or artefacts_mod.DEFAULT_STRUCTURES,
             }
         elif artefact.kind == "heatmap":
-            overlays.setdefault("heatmaps", {})[name] = {
+            overlays.setdefault("heatmaps", {})[artefact.spec.get("overlay") or name] = {
                 "url": header_url(name),
                 "kind": artefact.spec.get("volume_kind", "volume"),
                 "series_uid": series_uid,
@@ -90,11 +93,13 @@ def _overlays(request, analysis: AnalysisRequest, series: list[Series]) -> dict:
     return overlays
 
 
-def viewer_config(request, case: Case, *, hidden: bool) -> dict:
+def viewer_config(request, case: Case, *, hidden: bool, analysis: AnalysisRequest | None = None) -> dict:
     """The bundle's config for `case`; with hidden=True nothing in it reveals an answer.
 
     Model output is shown only when answers are not hidden and the user may see the
     analysis (opinions.selectors.visible_requests: admins, the requesting referrer).
+    `analysis`: show that finished request's output (the caller has checked that the
+    user may see it) instead of the case's latest.
     """
     series = case_series(case)
     rows: dict[int, list[dict]] = {s.pk: [] for s in series}
@@ -105,7 +110,10 @@ def viewer_config(request, case: Case, *, hidden: bool) -> dict:
     ):
         rows[row["series_id"]].append(row)
     entries = [_series_entry(request, case, s, rows[s.pk], hidden) for s in series if rows[s.pk]]
-    analysis = None if hidden else latest_opinion_request(request.user, case)
+    if hidden:
+        analysis = None
+    elif analysis is None or not hasattr(analysis, "opinion"):
+        analysis = latest_opinion_request(request.user, case)
     config = {
         "wasm_base_path": _absolute(request, static("build/viewer/")),
         "series": entries,
