@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Session fixtures with tiny trained models, shared by tests/integration and tests/browser.
+pytest_plugins = ["tests.integration.tiny_models"]
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 

@@ -1,7 +1,8 @@
 """JSON REST API of the second-opinion workflow, for hospital systems (token auth).
 
 POST /api/v1/requests/ with multipart `files` (DICOM files or a zip), `pipeline`,
-optional `clinical` and `reader` (JSON strings); then poll GET /api/v1/requests/<id>/.
+optional `clinical` and `reader` (JSON strings); then poll GET /api/v1/requests/<id>/;
+the report is at .../report.pdf, and as a DICOM Encapsulated PDF at .../report.dcm.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ SACRAL_STRUCTURES = [
 ]
 TUMOUR_VALUE = 1
 HEATMAP_METHODS = ("gradcam", "scorecam")
+METHOD_LABELS = {"gradcam": "Grad-CAM", "scorecam": "Score-CAM"}
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 # DICOM patient space (LPS) and NIfTI world space (RAS) differ in the sign of x and y.
 LPS_TO_RAS = np.array([-1.0, -1.0, 1.0])
@@ -118,6 +119,22 @@ def tumour_marker(path: Path) -> dict | None:
     return {"world": [round(float(v), 2) for v in ras * LPS_TO_RAS], "label": "Tumour (model)"}
 
 
+def focus_index(labels: np.ndarray, series: Series, stack: list[dict], marker: dict | None) -> int | None:
+    """The image the result page opens on: the one nearest the tumour marker when it holds
+    tumour (the marker is drawn there too), else the one with most tumour; None: no tumour."""
+    tumour_pixels = (labels == TUMOUR_VALUE).sum(axis=(1, 2))
+    if not tumour_pixels.any():
+        return None
+    if marker is not None:
+        orientation = np.array(series.orientation, dtype=float)
+        normal = np.cross(orientation[:3], orientation[3:])
+        depths = np.array([entry["image_position"] for entry in stack], dtype=float) @ normal
+        nearest = int(np.argmin(np.abs(depths - np.dot(marker["world"], normal))))
+        if tumour_pixels[nearest]:
+            return nearest
+    return int(tumour_pixels.argmax())
+
+
 def _is_nifti(relative: str) -> bool:
     return relative.lower().endswith(NIFTI_SUFFIXES)
 
@@ -140,6 +157,9 @@ def _ct_overlays(request: AnalysisRequest, root: Path, raw: dict) -> tuple[dict,
             "structures": SACRAL_STRUCTURES,
         }
         marker = tumour_marker(root / labels)
+        focus = focus_index(volume, series, stack, marker)
+        if focus is not None:
+            declared["overlay_labels"]["focus_index"] = focus
     for method in HEATMAP_METHODS:
         relative = raw.get(method)
         if isinstance(relative, str) and _is_nifti(relative) and (root / relative).is_file():
@@ -184,7 +204,8 @@ def _radiograph_overlays(request: AnalysisRequest, root: Path, raw: dict) -> dic
         if series is None:
             continue
         # One map per method keeps the viewer's Grad-CAM / Score-CAM switch; more views get their prefix.
-        overlay = method if sum(n.endswith(f"_{method}_array") for n in arrays) == 1 else f"{prefix} {method}"
+        several = sum(n.endswith(f"_{method}_array") for n in arrays) > 1
+        overlay = f"{prefix} {METHOD_LABELS[method]}" if several else method
         declared[f"overlay_{prefix}_{method}"] = {
             "path": _save(np.clip(heat, 0, 1).astype(np.float32)[None], root / FOLDER, f"{prefix}_{method}"),
             "kind": "heatmap",

@@ -112,4 +112,20 @@ def result_viewer_config(request, analysis) -> dict | None:
     series_uid = next((o["series_uid"] for o in owners if o and o.get("series_uid")), None)
     if series_uid:
         config["initial_series_uid"] = series_uid
+    focus = _focus_index(analysis)
+    for entry in config["series"]:
+        if focus is not None and entry["series_uid"] == series_uid and focus < len(entry["image_ids"]):
+            entry["initial_index"] = focus
     return config
+
+
+def _focus_index(analysis) -> int | None:
+    """The stack index the overlays point at (opinions.overlays: most tumour), if any."""
+    for spec in (analysis.opinion.result.get("artefacts") or {}).values():
+        if (
+            isinstance(spec, dict)
+            and spec.get("kind") == "labelmap"
+            and isinstance(spec.get("focus_index"), int)
+        ):
+            return spec["focus_index"]
+    return None

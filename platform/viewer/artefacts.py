@@ -2,7 +2,10 @@
 
 The worker writes them under MEDIA_ROOT/<request.out_dir>/ and lists them in its result
 as ``result["artefacts"]``: a mapping name -> path relative to that folder, or name ->
-{"path": ..., "kind": "labelmap" | "heatmap", "series_uid": ..., "structures": [...]}.
+{"path": ..., "kind": "labelmap" | "heatmap", "series_uid": ..., "structures": [...]}
+(heat-maps may add "overlay": the name the viewer's switch shows, and "volume_kind").
+When a result declares any overlay with its kind (opinions.overlays does, converting
+the pipelines' NIfTI and float16 files), only the declared ones are offered.
 Volumes are ``.npy`` arrays shaped [slices, rows, cols] (uint8 labels, or float32 in
 [0, 1] / uint8 for heat-maps) whose slice k lies on the k-th instance of the series in
 stack order (opinions.services.case_inputs: slice location, instance number, id); the

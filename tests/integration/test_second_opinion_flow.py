@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from opinions.models import AnalysisRequest, ModelOpinion
-from tests.integration.conftest import INTEGRATION_TASKS
+from tests.integration.tiny_models import INTEGRATION_TASKS
 from tests.integration.workers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

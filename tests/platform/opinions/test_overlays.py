@@ -118,6 +118,17 @@ def test_result_page_mounts_the_viewer_with_this_requests_overlays(ct_request, c
     assert set(overlays["heatmaps"]) == {"gradcam", "scorecam"}
     assert overlays["marker"]["world"] == analysis.opinion.result["marker"]["world"]
     assert config["analysis"]["synthetic_training"] is True
+    # It opens on the tumour: the stored image nearest the marker, holding tumour pixels.
+    shown = next(s for s in config["series"] if s["series_uid"] == series_uid)
+    instances = list(Instance.objects.filter(series__study__case=analysis.case).order_by(*STACK_ORDER))
+    depth = [abs(i.image_position[2] - overlays["marker"]["world"][2]) for i in instances]
+    assert shown["initial_index"] == int(np.argmin(depth))
+    labels = np.load(
+        Path(settings.MEDIA_ROOT)
+        / analysis.out_dir
+        / analysis.opinion.result["artefacts"]["overlay_labels"]["path"]
+    )
+    assert (labels[shown["initial_index"]] == 1).sum() > 0
     html = response.content.decode()
     assert 'id="osteolens-viewer"' in html and "build/viewer/viewer.js" in html
     # The header each overlay URL names is served, and its layout matches the stack.
