@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from pydicom import config as pydicom_config
 
+from cases import library_cache
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
 from cohorts.models import Cohort, CohortMembership
 from inference_worker import vocabulary as vocab
@@ -538,6 +539,9 @@ def _write_rows_atomic(records, *, case, user, task, label, owner, in_library, c
         if uid not in existing_series:
             new_series.append(Series(study=studies[first.study_uid], series_uid=uid, **first.series))
     Series.objects.bulk_create(new_series)
+    if new_series:
+        # bulk_create sends no signals; a new series can change the library's modality filter.
+        library_cache.bump()
     result.series = len(new_series)
     series = {s.series_uid: s for s in Series.objects.filter(study__case=case, series_uid__in=series_uids)}
 
