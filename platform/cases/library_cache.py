@@ -23,6 +23,7 @@ import hashlib
 import secrets
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from accounts.permissions import case_visibility
@@ -34,8 +35,11 @@ _VERSION_PK = 1
 def data_version() -> int:
     from cases.models import LibraryVersion
 
-    value = LibraryVersion.objects.filter(pk=_VERSION_PK).values_list("value", flat=True).first()
-    return value or 0
+    # Plain SQL: building this one-row query through the ORM cost more CPU than running it.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {LibraryVersion._meta.db_table} WHERE id = %s", [_VERSION_PK])  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def bump() -> None:
