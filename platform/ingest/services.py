@@ -35,7 +35,7 @@ from cases import library_cache
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
 from cohorts.models import Cohort, CohortMembership
 from inference_worker import vocabulary as vocab
-from ingest import limits, readers, storage
+from ingest import limits, rawvalues, readers, storage
 from ingest.deidentify import (
     IMPLEMENTATION_VERSION,
     PatientIdentity,
@@ -120,7 +120,7 @@ def _numbers(ds, keyword: str):
 
 
 def _text(ds, keyword: str, length: int) -> str:
-    return str(ds.get(keyword, "") or "").strip()[:length]
+    return rawvalues.text(ds, keyword)[:length]
 
 
 def _study_date(ds):
@@ -146,7 +146,7 @@ def _record(ds, obj: storage.StoredObject, origin: str) -> _Record:
         location = sum(p * n for p, n in zip(position, normal, strict=True))
     else:
         location = _float(_numbers(ds, "SliceLocation"))
-    rows, columns = _int(ds.get("Rows")), _int(ds.get("Columns"))
+    rows, columns = _int(rawvalues.uint16(ds, "Rows")), _int(rawvalues.uint16(ds, "Columns"))
     return _Record(
         study_uid=str(ds.StudyInstanceUID),
         study={"description": _text(ds, "StudyDescription", 128), "study_date": _study_date(ds)},
