@@ -146,3 +146,10 @@ class Instance(models.Model):
 
     class Meta:
         ordering = ["slice_location", "instance_number", "id"]
+
+
+class LibraryVersion(models.Model):
+    """One row whose number changes whenever something the library list shows or filters
+    on changes; cached list fragments are keyed on it (cases.library_cache)."""
+
+    value = models.BigIntegerField(default=0)

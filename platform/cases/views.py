@@ -7,11 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import visible_cases
-from cases import selectors, thumbnails
+from cases import library_cache, selectors, thumbnails
 from cases.forms import LibraryFilterForm
 from cases.models import Instance
 
@@ -28,18 +30,52 @@ def _cases_in_open_reads(user) -> set[int]:
 @require_GET
 @login_required
 def library(request):
-    form = LibraryFilterForm(request.GET or None)
-    cases = selectors.library_cases(request.user, form.filters() if form.is_bound else None)
+    """The list is rendered as two fragments cached apart (cases.library_cache): the
+    filter form, a function of the query string alone, and the results, keyed on who
+    may see what, the query, the page and the data version. Neither holds anything
+    about the user beyond what the key names. The form (a costly object to build) is
+    only built when a fragment has to be rendered."""
     pending = _cases_in_open_reads(request.user)
-    if pending:
-        cases = cases.exclude(pk__in=pending)
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_number = request.GET.get("page") or ""
     query = request.GET.copy()
     query.pop("page", None)
+    query_items = sorted(query.lists())
+    form = None
+
+    def filter_form() -> LibraryFilterForm:
+        nonlocal form
+        if form is None:
+            form = LibraryFilterForm(request.GET or None)
+        return form
+
+    def results() -> str:
+        bound = filter_form()
+        cases = selectors.library_cases(request.user, bound.filters() if bound.is_bound else None)
+        if pending:
+            cases = cases.exclude(pk__in=pending)
+        page = Paginator(cases, PAGE_SIZE).get_page(page_number)
+        return render_to_string("cases/_library_results.html", {"page": page, "query": query.urlencode()})
+
+    results_key = library_cache.fragment_key(
+        "results",
+        user=request.user,
+        query=query_items,
+        pending=pending,
+        page=page_number,
+        version=library_cache.data_version(),
+    )
+    filters_html = library_cache.cached_fragment(
+        library_cache.query_key("filters", query_items),
+        lambda: render_to_string("cases/_library_filters.html", {"form": filter_form()}),
+    )
     return render(
         request,
         "cases/library.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            # Our own templates' output, escaped when it was rendered.
+            "filters_html": mark_safe(filters_html),  # noqa: S308
+            "results_html": mark_safe(library_cache.cached_fragment(results_key, results)),  # noqa: S308
+        },
     )
 
 

@@ -31,7 +31,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from ingest import archive, dicomwrite, limits
+from ingest import archive, dicomwrite, limits, rawvalues
 from ingest.errors import IngestError
 
 DICOM, NIFTI, PNG, JPEG, ZIP = "dicom", "nifti", "png", "jpeg", "zip"
@@ -299,9 +299,9 @@ def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) ->
     a full decode for compressed data, whose damage only decoding reveals.
     ``native_length``: the pixel data length when ds was read without its pixels."""
     try:
-        rows, columns = int(ds.Rows), int(ds.Columns)
-        bits = int(ds.BitsAllocated)
-        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        rows, columns = int(rawvalues.uint16(ds, "Rows")), int(rawvalues.uint16(ds, "Columns"))
+        bits = int(rawvalues.uint16(ds, "BitsAllocated"))
+        samples = int(rawvalues.uint16(ds, "SamplesPerPixel") or 1)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except (AttributeError, TypeError, ValueError) as exc:
         raise IngestError(

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import secrets
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,15 +31,15 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from pydicom import config as pydicom_config
 
+from cases import library_cache
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
 from cohorts.models import Cohort, CohortMembership
 from inference_worker import vocabulary as vocab
-from ingest import limits, readers, storage
+from ingest import limits, rawvalues, readers, storage
 from ingest.deidentify import (
     IMPLEMENTATION_VERSION,
     PatientIdentity,
     deidentify,
-    replace_uid,
     shared_elements,
 )
 from ingest.errors import IngestError
@@ -118,7 +120,7 @@ def _numbers(ds, keyword: str):
 
 
 def _text(ds, keyword: str, length: int) -> str:
-    return str(ds.get(keyword, "") or "").strip()[:length]
+    return rawvalues.text(ds, keyword)[:length]
 
 
 def _study_date(ds):
@@ -144,7 +146,7 @@ def _record(ds, obj: storage.StoredObject, origin: str) -> _Record:
         location = sum(p * n for p, n in zip(position, normal, strict=True))
     else:
         location = _float(_numbers(ds, "SliceLocation"))
-    rows, columns = _int(ds.get("Rows")), _int(ds.get("Columns"))
+    rows, columns = _int(rawvalues.uint16(ds, "Rows")), _int(rawvalues.uint16(ds, "Columns"))
     return _Record(
         study_uid=str(ds.StudyInstanceUID),
         study={"description": _text(ds, "StudyDescription", 128), "study_date": _study_date(ds)},
@@ -329,8 +331,80 @@ def ingest_paths(
         storage.remove_tree(workdir)
 
 
+@dataclass
+class _Prepared:
+    """One file parsed, de-identified and stored by a worker thread."""
+
+    name: str
+    identity: PatientIdentity  # the ORIGINAL patient, for comparing files; never stored
+    sop_uid: str  # the de-identified SOP Instance UID
+    synthetic_marker: bool
+    obj: storage.StoredObject
+    record: _Record
+
+
+def _prepare(source: readers.Source, label: str, shared: dict) -> _Prepared | None:
+    """Parse, validate, de-identify and store one file; None when it holds no image.
+    Touches no database and no state shared with other files, so it can run on a thread."""
+    dicom = readers.read_dicom(source)
+    if dicom is None:
+        return None
+    ds = dicom.ds
+    identity = PatientIdentity.of(ds)  # read before de-identification rewrites the header
+    # The fast writer (native files) builds the file meta itself.
+    outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
+    obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
+    return _Prepared(source.name, identity, str(ds.SOPInstanceUID), outcome.synthetic_marker, obj,
+                     _record(ds, obj, source.origin))  # fmt: skip
+
+
+def _prepare_all(sources, label: str, created: list[str]) -> list[_Prepared | None]:
+    """_prepare every source, in order. Half of a slice's cost is file I/O and hashing,
+    which release the GIL, so two threads keep both cores busy. Every object a thread
+    stored is listed in ``created`` before any error is raised, so the caller's clean-up
+    sees them all."""
+    shared = shared_elements()
+    threads = _ingest_threads()
+    if threads <= 1 or len(sources) < 2:
+        prepared = []
+        for source in sources:
+            item = _prepare(source, label, shared)
+            if item is not None and item.obj.created:
+                created.append(item.obj.path)
+            prepared.append(item)
+        return prepared
+    prepared, error = [], None
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest") as pool:
+        futures = [pool.submit(_prepare, source, label, shared) for source in sources]
+        for future in futures:
+            if error is not None:
+                future.cancel()  # after the first failure, start no more files
+            try:
+                item = future.result()
+            except CancelledError:
+                continue
+            except BaseException as exc:  # noqa: BLE001 - re-raised once every thread is done
+                error = error or exc
+                continue
+            if item is not None and item.obj.created:
+                created.append(item.obj.path)
+            prepared.append(item)
+    if error is not None:
+        raise error
+    return prepared
+
+
+def _ingest_threads() -> int:
+    return max(1, int(getattr(settings, "INGEST_THREADS", min(2, os.cpu_count() or 1))))
+
+
 def _store_all(sources, label, created, warnings, case):
-    """De-identify and store every file; return the row records and the patient."""
+    """De-identify and store every file; return the row records and the patient.
+
+    Files are checked against each other in upload order after they are stored: a
+    refused upload (mixed patients, a corrupt file) has its objects deleted by the
+    caller, and what was stored was de-identified first, so nothing identifying is
+    ever written either way."""
     records: list[_Record] = []
     seen: set[str] = set()
     first: tuple[PatientIdentity, str] | None = None
@@ -338,39 +412,37 @@ def _store_all(sources, label, created, warnings, case):
     marker = False
     skipped = 0
     non_images = []
-    shared = shared_elements()
-    for source in sources:
-        dicom = readers.read_dicom(source)
-        if dicom is None:
+    dropped: set[str] = set()
+    for source, item in zip(sources, _prepare_all(sources, label, created), strict=True):
+        if item is None:
             non_images.append(source.name)
             continue
-        ds = dicom.ds
-        identity = PatientIdentity.of(ds)  # the ORIGINAL header, before de-identification
         if first is None:
-            first = (identity, source.name)
-            if known_key and identity.key() != known_key:
+            first = (item.identity, item.name)
+            if known_key and item.identity.key() != known_key:
                 raise IngestError(
-                    f"{source.name} belongs to a different patient than the images already in case {label}.",
+                    f"{item.name} belongs to a different patient than the images already in case {label}.",
                     code="mixed_patients",
                 )
-        elif identity != first[0]:
+        elif item.identity != first[0]:
             raise IngestError(
-                f"The upload mixes patients: {first[1]} and {source.name} belong to different patients. "
+                f"The upload mixes patients: {first[1]} and {item.name} belong to different patients. "
                 "Upload one patient per case.",
                 code="mixed_patients",
             )
-        new_sop = replace_uid(str(ds.SOPInstanceUID))
-        if new_sop in seen:
+        if item.sop_uid in seen:
             skipped += 1
+            dropped.add(item.obj.path)
             continue
-        seen.add(new_sop)
-        # The fast writer (native files) builds the file meta itself.
-        outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
-        marker = marker or outcome.synthetic_marker
-        obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
-        if obj.created:
-            created.append(obj.path)
-        records.append(_record(ds, obj, source.origin))
+        seen.add(item.sop_uid)
+        marker = marker or item.synthetic_marker
+        records.append(item.record)
+    # A repeated instance whose bytes differ from the first copy stored an object that no
+    # record keeps; drop it so storage holds only what rows point at.
+    orphans = dropped - {r.instance["path"] for r in records}
+    if orphans:
+        storage.delete_objects([p for p in created if p in orphans])
+        created[:] = [p for p in created if p not in orphans]
     if non_images:
         warnings.append(f"Skipped {len(non_images)} DICOM objects without an image (e.g. {non_images[0]}).")
     identity = first[0] if first else PatientIdentity("", "")
@@ -467,6 +539,9 @@ def _write_rows_atomic(records, *, case, user, task, label, owner, in_library, c
         if uid not in existing_series:
             new_series.append(Series(study=studies[first.study_uid], series_uid=uid, **first.series))
     Series.objects.bulk_create(new_series)
+    if new_series:
+        # bulk_create sends no signals; a new series can change the library's modality filter.
+        library_cache.bump()
     result.series = len(new_series)
     series = {s.series_uid: s for s in Series.objects.filter(study__case=case, series_uid__in=series_uids)}
 

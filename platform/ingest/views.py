@@ -27,6 +27,14 @@ from ingest.services import ingest_paths
 _OVERHEAD = 1024 * 1024
 
 
+class _LargeChunkUploadHandler(TemporaryFileUploadHandler):
+    """Streams each file to a temporary file like its parent, in 1 MiB reads instead of
+    64 KiB: every read goes through the WSGI server's buffer and Django's boundary
+    search, whose per-call cost dominated parsing a batch of CT slices."""
+
+    chunk_size = 1024 * 1024
+
+
 @csrf_exempt
 @roles_required(Role.REFERRER)
 def upload(request):
@@ -37,7 +45,7 @@ def upload(request):
             return _failure(
                 request, IngestError(_too_large(), code="too_large"), UploadForm(admin=_admin(request))
             )
-        request.upload_handlers = [TemporaryFileUploadHandler(request)]
+        request.upload_handlers = [_LargeChunkUploadHandler(request)]
     return _upload(request)
 
 

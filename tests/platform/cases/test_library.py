@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def labels_on_page(response) -> list[str]:
-    return [c.label for c in response.context["page"].object_list]
+    """The case labels the list shows, read from the HTML (the list may come from cache)."""
+    return re.findall(r'<td><a href="/cases/[0-9a-f-]{36}/">([^<]+)</a>', response.content.decode())
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -118,3 +120,63 @@ def test_other_users_case_is_404_not_403(client_for, dora, dan):
     assert (
         c.get(reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid])).status_code == 404
     )
+
+
+# --- the cached list follows every change at once ----------------------------------------
+
+
+def test_list_follows_edits_of_what_it_shows(client_for, rita, alice):
+    case = make_case(label="edit-me", diagnosis="chordoma")
+    c = client_for(rita)
+    assert "<td>Chordoma</td>" in c.get(reverse("cases:library")).content.decode()
+    histopathology = case.histopathology
+    histopathology.diagnosis = "chondrosarcoma"
+    histopathology.save()
+    html = c.get(reverse("cases:library")).content.decode()
+    assert "<td>Chondrosarcoma</td>" in html and "<td>Chordoma</td>" not in html
+    case.clinical.age = 77
+    case.clinical.save()
+    assert "<td>77</td>" in c.get(reverse("cases:library")).content.decode()
+
+
+def test_list_follows_visibility_changes_and_new_cases(client_for, rita):
+    case = make_case(label="shown")
+    c = client_for(rita)
+    assert labels_on_page(c.get(reverse("cases:library"))) == ["shown"]
+    case.in_library = False
+    case.save()
+    assert labels_on_page(c.get(reverse("cases:library"))) == []
+    make_case(label="new-one")
+    assert labels_on_page(c.get(reverse("cases:library"))) == ["new-one"]
+    case.delete()
+    assert labels_on_page(c.get(reverse("cases:library"))) == ["new-one"]
+
+
+def test_users_who_see_different_cases_never_share_a_cached_list(client_for, dora, dan, rita, alice):
+    make_case(label="lib-1")
+    make_case(label="dora-1", in_library=False, owner=dora, diagnosis=None)
+    make_case(label="dan-1", in_library=False, owner=dan, diagnosis=None)
+    # Same filters, same page, same data version: only who is asking differs.
+    for _ in range(2):
+        assert labels_on_page(client_for(dora).get(reverse("cases:library"))) == ["dora-1"]
+        assert labels_on_page(client_for(dan).get(reverse("cases:library"))) == ["dan-1"]
+        assert labels_on_page(client_for(rita).get(reverse("cases:library"))) == ["lib-1"]
+        assert sorted(labels_on_page(client_for(alice).get(reverse("cases:library")))) == [
+            "dan-1",
+            "dora-1",
+            "lib-1",
+        ]
+
+
+def test_modality_filter_follows_images_added_by_ingest(client_for, rita, tmp_path):
+    import numpy as np
+
+    from ingest.services import ingest_paths
+    from tests.platform.factories import ct_slice
+
+    case = make_case(label="later-ct", task="sacral-ct", in_library=True)
+    c = client_for(rita)
+    assert labels_on_page(c.get(reverse("cases:library"), {"modality": "CT"})) == []
+    ct_slice(np.zeros((16, 16))).save_as(tmp_path / "slice.dcm", enforce_file_format=True)
+    ingest_paths([tmp_path / "slice.dcm"], case=case)
+    assert labels_on_page(c.get(reverse("cases:library"), {"modality": "CT"})) == ["later-ct"]
