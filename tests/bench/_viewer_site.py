@@ -1,8 +1,8 @@
 """Shared set-up of the viewer benchmarks: a throw-away site with its own data and server.
 
 Everything lives in a temporary folder (MEDIA_ROOT, SQLite database, secret key) unless
-DATABASE_URL is set; the server is gunicorn (gthread workers, so connections are kept
-alive) on a free loopback port.
+DATABASE_URL is set; the server is gunicorn with the site's settings (platform/config/gunicorn.py:
+gthread workers, connections kept alive) on a free loopback port.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+GUNICORN_CONFIG = REPO / "platform" / "config" / "gunicorn.py"
 REAL_J2K = REPO.parent / "shared" / "data" / "real" / "ct_dicom_series_j2k"
 
 
@@ -137,13 +139,13 @@ class Server:
         self.process = subprocess.Popen(
             [
                 str(gunicorn),
-                "--pythonpath", str(REPO / "platform"),
+                # The site's own server settings (gthread, keep-alive, sendfile), so the
+                # benchmark measures what is deployed; workers and threads may be varied.
+                "--config", str(GUNICORN_CONFIG),
                 "--chdir", str(REPO),
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(workers),
-                "--worker-class", "gthread",
                 "--threads", str(threads),
-                "--keep-alive", "30",
                 "--log-level", "warning",
                 "config.wsgi:application",
             ],
@@ -187,6 +189,39 @@ class Server:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def write_report(path: Path, report: dict, summary_keys: tuple[str, ...]) -> None:
+    """Write `report` as JSON, keeping a short history of earlier runs' headline figures.
+
+    The machine is shared, so one figure means little: the history (with each run's load
+    average and git commit) shows before and after an optimisation side by side.
+    """
+    history = []
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text())
+        except ValueError:
+            previous = {}
+        history = previous.get("previous_runs", [])
+        if previous:
+            history.append({k: previous.get(k) for k in ("when", "commit", *summary_keys)})
+    report["commit"] = _commit()
+    report["previous_runs"] = history[-10:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        )
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() + ("+changes" if dirty else "")
 
 
 def workdir() -> tempfile.TemporaryDirectory:
