@@ -73,11 +73,11 @@ def _save(ds) -> tuple[str, str, int]:
     return sha, relative, len(data)
 
 
-def make_series(count: int, *, source: str = "real-j2k"):
+def make_series(count: int, *, source: str = "real-j2k", size: int = 512):
     """A case with one CT series of `count` slices.
 
     source="real-j2k": the real 20-slice JPEG 2000 series repeated (full scanner
-    headers, ~150 KB files); source="native": 512x512 int16 uncompressed (~525 KB).
+    headers, ~150 KB files); source="native": size x size int16 uncompressed (512: ~525 KB).
     """
     import numpy as np
     import pydicom
@@ -90,8 +90,9 @@ def make_series(count: int, *, source: str = "real-j2k"):
     else:
         from tests.platform.factories import ct_slice
 
-        yy, xx = np.mgrid[:512, :512]
-        templates = [ct_slice(np.where((yy - 256) ** 2 + (xx - 256) ** 2 < 150**2, 1000, -900))]
+        yy, xx = np.mgrid[:size, :size]
+        c = size / 2
+        templates = [ct_slice(np.where((yy - c) ** 2 + (xx - c) ** 2 < (0.3 * size) ** 2, 1000, -900))]
     case = Case.objects.create(label=f"bench-{time.time_ns()}", task="sacral-ct", in_library=True)
     study = Study.objects.create(case=case, study_uid=generate_uid())
     series = Series.objects.create(study=study, series_uid=generate_uid(), modality="CT", number=1)
