@@ -123,6 +123,25 @@ def make_series(count: int, *, source: str = "real-j2k", size: int = 512):
     return series
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU time used so far by `root` and every live descendant (Linux /proc).
+
+    Threads are counted through their process; processes that already exited are not.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(p) for p in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,19 +185,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the server's processes (Linux /proc)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        total = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return tree_cpu_seconds(self.process.pid)
 
     @property
     def url(self) -> str:
