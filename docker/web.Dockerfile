@@ -19,4 +19,4 @@ RUN useradd --system --uid 1000 osteolens && mkdir -p /data && chown osteolens /
 USER osteolens
 ENV OSTEOLENS_VAR_DIR=/data MEDIA_ROOT=/data/media MODELS_DIR=/data/models
 EXPOSE 8000
-CMD ["gunicorn", "--chdir", "platform", "--bind", "0.0.0.0:8000", "--workers", "3", "config.wsgi:application"]
+CMD ["gunicorn", "--config", "platform/config/gunicorn.py", "--bind", "0.0.0.0:8000", "config.wsgi:application"]

@@ -137,6 +137,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# esbuild names the viewer's chunks after their content (static/viewer/build.mjs): browsers
+# may keep them for good, so a returning visit neither asks for them again nor recompiles
+# them (Chromium reuses compiled code of cached scripts). Fixed names keep the 60 s default.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"/build/viewer/(chunk|interactive)-[A-Z0-9]{8}\.js$"
 
 # Every stored file (de-identified DICOM, masks, heat-maps, reports) lives under here.
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")

@@ -51,6 +51,9 @@ def _series_entry(request, case: Case, series: Series, instances: list[dict], hi
         "thumbnail_url": reverse("cases:series-thumbnail", args=[case.public_id, series.series_uid]),
         "image_ids": [f"wadouri:{wado}{i['sop_uid']}{suffix}" for i in instances],
         "is_volume": series.modality == "CT" and len(instances) > 1,
+        # The viewer opens on the middle slice (usually the most telling of a CT) and
+        # loads the rest outwards from it.
+        "initial_index": len(instances) // 2,
         "window_center": middle.get("window_center"),
         "window_width": middle.get("window_width"),
         "photometric": series.photometric or "MONOCHROME2",

@@ -72,7 +72,15 @@ const app = {
   heatmaps: {}, // name -> Promise<HeatmapLayer>
   heatmapLayer: null,
   labelmapReady: null, // Promise, once the segmentation exists
+  firstRendered: null, // resolves firstPaint
 };
+// Settles once the first image has been drawn and the browser had a frame to show it.
+// A first image that never arrives (a failed load is reported in state.errors) must not
+// keep the tools away for good: give up waiting after a few seconds.
+const firstPaint = new Promise((resolve) => {
+  app.firstRendered = () => requestAnimationFrame(() => setTimeout(resolve, 0));
+  setTimeout(resolve, 5000);
+});
 
 async function readConfig(root) {
   const inline = document.getElementById("viewer-config");
@@ -119,7 +127,10 @@ function onRendered(viewportId) {
   const imageId = viewport.getCurrentImageId();
   if (isStack && !imageId) return;
   const geometryId = imageId || app.series.image_ids[0];
-  if (state.firstImageMs === null) state.firstImageMs = Math.round(performance.now());
+  if (state.firstImageMs === null) {
+    state.firstImageMs = Math.round(performance.now());
+    app.firstRendered();
+  }
   const sliceIndex = isStack ? viewport.getCurrentImageIdIndex() : viewport.getSliceIndex();
   const sliceCount = isStack ? viewport.getImageIds().length : viewport.getNumberOfSlices();
   const info = planeInfo(geometryId);
@@ -175,12 +186,22 @@ function activeViewport() {
 
 // ---------- loading ----------
 
+// Slices nearest the one on screen first, so scrolling from it finds them cached.
+function nearestFirst(ids, start) {
+  const order = [ids[start]];
+  for (let d = 1; order.length < ids.length; d++) {
+    if (start + d < ids.length) order.push(ids[start + d]);
+    if (start - d >= 0) order.push(ids[start - d]);
+  }
+  return order;
+}
+
 // Loads every instance of the series into the cache, six requests at a time (the browser's
-// per-host limit); decoding runs in the loader's web workers.
+// per-host limit over HTTP/1.1); decoding runs in the loader's web workers.
 function cacheSeries(series) {
   if (!app.caching.has(series.series_uid)) {
     const started = performance.now();
-    const ids = series.image_ids;
+    const ids = nearestFirst(series.image_ids, series.initial_index || 0);
     let next = 0;
     let done = 0;
     const label = app.dom.q(".olv-cache-label");
@@ -271,10 +292,15 @@ async function selectSeries(series) {
     state.overlays.labelmap = false;
   }
   await mountStack(series, series.initial_index || 0);
+  // The tools chunk (about 1 MB) is compiled on the main thread: importing it before the
+  // first image is on screen held the first frame back by its whole compile time. The
+  // rest of the series starts loading at the same moment (network and decode workers).
+  await firstPaint;
+  const caching = cacheSeries(series);
   await loadInteractive();
   state.ready = true;
   await setupOverlays(series);
-  await cacheSeries(series);
+  await caching;
 }
 
 // ---------- overlays ----------

@@ -1,8 +1,8 @@
 """Shared set-up of the viewer benchmarks: a throw-away site with its own data and server.
 
 Everything lives in a temporary folder (MEDIA_ROOT, SQLite database, secret key) unless
-DATABASE_URL is set; the server is gunicorn (gthread workers, so connections are kept
-alive) on a free loopback port.
+DATABASE_URL is set; the server is gunicorn with the site's settings (platform/config/gunicorn.py:
+gthread workers, connections kept alive) on a free loopback port.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+GUNICORN_CONFIG = REPO / "platform" / "config" / "gunicorn.py"
 REAL_J2K = REPO.parent / "shared" / "data" / "real" / "ct_dicom_series_j2k"
 
 
@@ -71,11 +73,11 @@ def _save(ds) -> tuple[str, str, int]:
     return sha, relative, len(data)
 
 
-def make_series(count: int, *, source: str = "real-j2k"):
+def make_series(count: int, *, source: str = "real-j2k", size: int = 512):
     """A case with one CT series of `count` slices.
 
     source="real-j2k": the real 20-slice JPEG 2000 series repeated (full scanner
-    headers, ~150 KB files); source="native": 512x512 int16 uncompressed (~525 KB).
+    headers, ~150 KB files); source="native": size x size int16 uncompressed (512: ~525 KB).
     """
     import numpy as np
     import pydicom
@@ -88,8 +90,9 @@ def make_series(count: int, *, source: str = "real-j2k"):
     else:
         from tests.platform.factories import ct_slice
 
-        yy, xx = np.mgrid[:512, :512]
-        templates = [ct_slice(np.where((yy - 256) ** 2 + (xx - 256) ** 2 < 150**2, 1000, -900))]
+        yy, xx = np.mgrid[:size, :size]
+        c = size / 2
+        templates = [ct_slice(np.where((yy - c) ** 2 + (xx - c) ** 2 < (0.3 * size) ** 2, 1000, -900))]
     case = Case.objects.create(label=f"bench-{time.time_ns()}", task="sacral-ct", in_library=True)
     study = Study.objects.create(case=case, study_uid=generate_uid())
     series = Series.objects.create(study=study, series_uid=generate_uid(), modality="CT", number=1)
@@ -120,6 +123,25 @@ def make_series(count: int, *, source: str = "real-j2k"):
     return series
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU time used so far by `root` and every live descendant (Linux /proc).
+
+    Threads are counted through their process; processes that already exited are not.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(p) for p in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,13 +159,13 @@ class Server:
         self.process = subprocess.Popen(
             [
                 str(gunicorn),
-                "--pythonpath", str(REPO / "platform"),
+                # The site's own server settings (gthread, keep-alive, sendfile), so the
+                # benchmark measures what is deployed; workers and threads may be varied.
+                "--config", str(GUNICORN_CONFIG),
                 "--chdir", str(REPO),
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(workers),
-                "--worker-class", "gthread",
                 "--threads", str(threads),
-                "--keep-alive", "30",
                 "--log-level", "warning",
                 "config.wsgi:application",
             ],
@@ -163,19 +185,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the server's processes (Linux /proc)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        total = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return tree_cpu_seconds(self.process.pid)
 
     @property
     def url(self) -> str:
@@ -187,6 +197,39 @@ class Server:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def write_report(path: Path, report: dict, summary_keys: tuple[str, ...]) -> None:
+    """Write `report` as JSON, keeping a short history of earlier runs' headline figures.
+
+    The machine is shared, so one figure means little: the history (with each run's load
+    average and git commit) shows before and after an optimisation side by side.
+    """
+    history = []
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text())
+        except ValueError:
+            previous = {}
+        history = previous.get("previous_runs", [])
+        if previous:
+            history.append({k: previous.get(k) for k in ("when", "commit", *summary_keys)})
+    report["commit"] = _commit()
+    report["previous_runs"] = history[-10:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        )
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() + ("+changes" if dirty else "")
 
 
 def workdir() -> tempfile.TemporaryDirectory:

@@ -146,7 +146,7 @@ def main() -> None:
         "errors": result["errors"],
         "client": result["client"],
         "connections": args.connections,
-        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads",
+        "server": f"gunicorn (platform/config/gunicorn.py), {args.workers} workers x {args.threads} threads",
         "distinct_files": args.files,
         "mean_file_bytes": round(sum(sizes) / len(sizes)),
         "source": args.source,
@@ -161,8 +161,9 @@ def main() -> None:
     }
     if "raw" in result:
         report["wrk_output"] = result["raw"]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    _common.write_report(
+        args.out, report, ("files_per_s", "server_cpu_ms_per_file", "server", "load_average_1m")
+    )
     print(json.dumps({k: v for k, v in report.items() if k != "wrk_output"}, indent=1))
 
 

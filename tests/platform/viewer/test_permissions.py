@@ -144,3 +144,27 @@ def test_basic_auth_grants_the_same_rights(cases, dora):
     assert client.get(urls["wado"], **auth("dora")).status_code == 200
     # Wrong credentials on a browser endpoint: a challenge, not a login page.
     assert client.get(urls["wado"], **auth("dora", "wrong")).status_code == 401
+
+
+def test_access_changes_apply_to_the_next_file(cases, sam, dora, client_for):
+    # The whole-file endpoint decides per request, remembering nothing: a case leaving the
+    # library, or a referral changing hands, shuts the next file out.
+    library, upload = cases["library"], cases["dora"]
+    resident, owner = client_for(sam), client_for(dora)
+    lib_url, upload_url = urls_for(library)["wado"], urls_for(upload)["wado"]
+    assert _get(resident, lib_url).status_code == 200
+    assert _get(owner, upload_url).status_code == 200
+    library.in_library = False
+    library.save(update_fields=["in_library"])
+    upload.owner = None
+    upload.save(update_fields=["owner"])
+    assert _get(resident, lib_url).status_code == 404
+    assert _get(owner, upload_url).status_code == 404
+    # The query form checks that the study and series named are the instance's own.
+    wado_uri = urls_for(library)["wado-uri"]
+    library.in_library = True
+    library.save(update_fields=["in_library"])
+    assert _get(resident, wado_uri).status_code == 200
+    other_study = first_instance(upload).series.study.study_uid
+    study_uid = first_instance(library).series.study.study_uid
+    assert _get(resident, wado_uri.replace(study_uid, other_study)).status_code == 404

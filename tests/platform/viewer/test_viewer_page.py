@@ -55,6 +55,7 @@ def test_page_renders_the_config_the_bundle_expects(dora, client_for):
     # Sorted by slice location although stored in reverse order.
     expected = list(series.instances.order_by("slice_location").values_list("sop_uid", flat=True))
     assert entry["image_ids"] == [f"wadouri:http://testserver/viewer/wado/{sop}" for sop in expected]
+    assert entry["initial_index"] == 2  # opens on the middle slice of 4
     assert config["overlays"] == {} and config["show_model_output"] is False
 
 

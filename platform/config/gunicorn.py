@@ -1,0 +1,21 @@
+"""gunicorn settings of the web server: `gunicorn -c platform/config/gunicorn.py config.wsgi`.
+
+The viewer fetches a series as hundreds of small files over six kept-alive connections
+per browser, so the server must keep connections open between requests (gthread: idle
+connections wait in a poller, not in a thread) and hand file bodies to the kernel
+(sendfile, through wsgi.file_wrapper). The sync worker closes every connection after
+each response and the browser then pays a new TCP handshake per slice.
+"""
+
+import os
+
+worker_class = "gthread"
+# One process per core keeps Python's GIL from serialising the cores; threads let a
+# process overlap database waits and slow clients. Measured on 2 cores
+# (tests/bench/bench_wado.py): 2 workers x 4 threads.
+workers = int(os.environ.get("WEB_CONCURRENCY", 0)) or (os.cpu_count() or 2)
+threads = int(os.environ.get("WEB_THREADS", 4))
+keepalive = 30
+sendfile = True
+# Apps import as top-level names (config, cases, ...) from platform/.
+pythonpath = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
