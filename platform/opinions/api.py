@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -154,7 +155,11 @@ class RequestReportDicom(APIView):
     permission_classes = [IsReferrerOrAdmin]
 
     @extend_schema(
-        responses={(200, "application/dicom"): OpenApiResponse(description="Encapsulated PDF report")}
+        responses={
+            (200, "application/dicom"): OpenApiResponse(
+                response=OpenApiTypes.BINARY, description="Encapsulated PDF report"
+            )
+        }
     )
     def get(self, request, request_id):
         from opinions.report_dicom import render_report_dicom

@@ -18,7 +18,6 @@ Needs the built bundle, /usr/bin/chromium and the broker of the environment (Red
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -26,18 +25,26 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from PIL import Image
-from scipy import ndimage
 
 from opinions.models import AnalysisRequest
-from tests.browser.harness_server import BUNDLE, WAIT_READY, state
+from tests.browser.harness_server import state
+from tests.browser.result_page import (  # noqa: F401 - the two fixtures
+    after,
+    browser_page_fixture,
+    bundle_built_fixture,
+    change,
+    deepest,
+    patch,
+    screenshot,
+    set_opacity,
+    to_canvas,
+    wait_for_viewer,
+)
 from tests.conftest import PASSWORD, make_user
 from tests.integration.workers import Worker, worker_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-STACK = '.olv-vp[data-viewport="stack"]'
 
 # Reports every change of the progress bar or its stage line to the test, with an id
 # per loaded document: changes seen under one id happened without a reload.
@@ -52,22 +59,6 @@ document.addEventListener("DOMContentLoaded", () => {
   new MutationObserver(report).observe(stage, { childList: true, characterData: true, subtree: true });
 });
 """
-
-
-@pytest.fixture(autouse=True)
-def _bundle_built():
-    if not (BUNDLE / "viewer.js").exists():
-        pytest.fail(f"the viewer bundle is missing at {BUNDLE}: run `npm ci && npm run build` first")
-
-
-@pytest.fixture
-def browser_page(chromium):
-    context = chromium.new_context(viewport={"width": 1600, "height": 1100}, device_scale_factor=1)
-    page = context.new_page()
-    page.console_messages_seen = []
-    page.on("pageerror", lambda e: page.console_messages_seen.append(f"pageerror: {e}"))
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -90,44 +81,6 @@ def started_workers(transactional_db, settings, tmp_path):
         print(f"--- {log.name} ---\n{log.read_text()[-3000:]}")
 
 
-def _screenshot(page) -> np.ndarray:
-    png = page.locator(STACK).screenshot()
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-
-
-def _patch(pixels, xy, radius=2) -> np.ndarray:
-    x, y = (int(round(v)) for v in xy)
-    return pixels[y - radius : y + radius + 1, x - radius : x + radius + 1].reshape(-1, 3).mean(axis=0)
-
-
-def _after(page, action) -> None:
-    """Run `action` (a control change) and wait until the viewer has rendered after it."""
-    renders = state(page)["renders"]
-    action()
-    page.wait_for_function(f"() => window.osteolensViewer.renders > {renders}", timeout=10000)
-    page.wait_for_timeout(150)  # the overlay canvas is drawn in the same frame; let it land
-
-
-def _set_opacity(page, percent: int) -> None:
-    page.evaluate(
-        "(v) => { const r = document.querySelector('.olv-opacity'); r.value = String(v);"
-        " r.dispatchEvent(new Event('input', { bubbles: true })); }",
-        percent,
-    )
-
-
-def _deepest(mask: np.ndarray) -> tuple[int, int]:
-    """(col, row) of the mask pixel farthest from its edge."""
-    # Padding makes the image border an edge too, so the point is never on it.
-    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    row, col = np.unravel_index(np.argmax(distance), mask.shape)
-    return int(col), int(row)
-
-
-def _to_canvas(page, col_row) -> list[float]:
-    return page.evaluate("([c, r]) => window.osteolensViewerApi.imageToCanvas(c, r, 'stack')", list(col_row))
-
-
 def _log_in(page, live_server, user, next_url: str) -> None:
     page.goto(f"{live_server.url}{reverse('login')}?next={next_url}")
     page.fill("input[name=username]", user.username)
@@ -146,21 +99,6 @@ def _upload_and_start(page, files, task: str) -> None:
     page.select_option("select[name=sex]", "F")
     page.click("form.card button[type=submit]")
     page.wait_for_selector("#progress-card")
-
-
-def _wait_for_viewer(page, what: str) -> dict:
-    page.wait_for_function(
-        f"() => {{ const s = window.osteolensViewer; return !!(s && (s.errors.length || {what})); }}",
-        timeout=60_000,
-    )
-    page.wait_for_function(WAIT_READY)
-    s = state(page)
-    assert s["errors"] == [], s["errors"]
-    return s
-
-
-def _change(a, b, xy) -> float:
-    return float(np.abs(_patch(a, xy) - _patch(b, xy)).sum())
 
 
 def test_sacral_ct_flow_progress_labelmap_and_marker(
@@ -200,18 +138,18 @@ def test_sacral_ct_flow_progress_labelmap_and_marker(
     artefacts = result["artefacts"]
     labels = np.load(Path(settings.MEDIA_ROOT) / analysis.out_dir / artefacts["overlay_labels"]["path"])
     focus = artefacts["overlay_labels"]["focus_index"]
-    s = _wait_for_viewer(page, "s.overlays.labelmap")
+    s = wait_for_viewer(page, "s.overlays.labelmap")
     assert s["renderer"] == "gpu" and s["sliceIndex"] == focus
     assert "synthetic phantoms" in page.locator(".olv-synthetic").inner_text()
     if result["out_of_domain"]:
         assert page.locator("#ood-warning").is_visible()
 
     # Labelmap: the tumour's pixels are red with it, and not without it.
-    tumour_xy = _to_canvas(page, _deepest(labels[focus] == 1))
-    with_labels = _patch(_screenshot(page), tumour_xy)
-    _after(page, lambda: page.uncheck(".olv-seg-toggle"))
+    tumour_xy = to_canvas(page, deepest(labels[focus] == 1))
+    with_labels = patch(screenshot(page), tumour_xy)
+    after(page, lambda: page.uncheck(".olv-seg-toggle"))
     assert state(page)["overlays"]["labelmap"] is False
-    without = _patch(_screenshot(page), tumour_xy)
+    without = patch(screenshot(page), tumour_xy)
     redness = lambda rgb: rgb[0] - (rgb[1] + rgb[2]) / 2  # noqa: E731
     assert redness(with_labels) > redness(without) + 25, (with_labels, without)
 
@@ -226,9 +164,9 @@ def test_sacral_ct_flow_progress_labelmap_and_marker(
         return int(((box[..., 0] > 200) & (box[..., 1] > 190) & (box[..., 2] < 90)).sum())
 
     assert state(page)["overlays"]["marker"] is True
-    assert yellow_near(_screenshot(page)) > 20
-    _after(page, lambda: page.uncheck(".olv-marker-toggle"))
-    assert yellow_near(_screenshot(page)) < 3
+    assert yellow_near(screenshot(page)) > 20
+    after(page, lambda: page.uncheck(".olv-marker-toggle"))
+    assert yellow_near(screenshot(page)) < 3
     assert not [m for m in page.console_messages_seen if m.startswith("pageerror")]
 
 
@@ -252,7 +190,7 @@ def test_bone_radiograph_flow_heatmaps_switch_and_opacity(
         if isinstance(spec, dict) and spec.get("kind") == "heatmap"
     }
     assert len(maps) >= 2, maps.keys()
-    _wait_for_viewer(page, "s.renders > 0")
+    wait_for_viewer(page, "s.renders > 0")
     radios = page.locator(".olv-heat-choice input").evaluate_all("(els) => els.map((e) => e.value)")
     assert sorted(radios) == sorted(["", *maps])
 
@@ -263,23 +201,23 @@ def test_bone_radiograph_flow_heatmaps_switch_and_opacity(
     name = max(maps, key=lambda n: contrast(maps[n]))
     heat = maps[name]
     assert contrast(heat) > 0.01, {n: (float(m.min()), float(m.max())) for n, m in maps.items()}
-    hot_col_row = _deepest(heat > 0.6)
-    hot = _to_canvas(page, hot_col_row)
-    cold = _to_canvas(page, _deepest(heat < 0.01))
-    plain = _screenshot(page)
+    hot_col_row = deepest(heat > 0.6)
+    hot = to_canvas(page, hot_col_row)
+    cold = to_canvas(page, deepest(heat < 0.01))
+    plain = screenshot(page)
 
-    _after(page, lambda: page.check(f'.olv-heat-choice input[value="{name}"]'))
+    after(page, lambda: page.check(f'.olv-heat-choice input[value="{name}"]'))
     assert state(page)["overlays"]["heatmap"] == name
-    shown = _screenshot(page)
-    assert _change(shown, plain, hot) > 40, "no heat-map colour where the map is high"
-    assert _change(shown, plain, cold) < 10, "heat-map colour where the map is empty"
+    shown = screenshot(page)
+    assert change(shown, plain, hot) > 40, "no heat-map colour where the map is high"
+    assert change(shown, plain, cold) < 10, "heat-map colour where the map is empty"
 
     # Opacity 0 hides it; full opacity shows more of it than the default half.
-    _after(page, lambda: _set_opacity(page, 0))
-    assert _change(_screenshot(page), plain, hot) < 10
-    _after(page, lambda: _set_opacity(page, 100))
-    full = _screenshot(page)
-    assert _change(full, plain, hot) > _change(shown, plain, hot) + 10
+    after(page, lambda: set_opacity(page, 0))
+    assert change(screenshot(page), plain, hot) < 10
+    after(page, lambda: set_opacity(page, 100))
+    full = screenshot(page)
+    assert change(full, plain, hot) > change(shown, plain, hot) + 10
 
     # The switch: the map that differs most from this one at the hot point draws its own values.
     col, row = hot_col_row
@@ -287,12 +225,12 @@ def test_bone_radiograph_flow_heatmaps_switch_and_opacity(
         (n for n in maps if n != name), key=lambda n: abs(float(maps[n][row, col]) - float(heat[row, col]))
     )
     assert abs(float(maps[other][row, col]) - float(heat[row, col])) > 0.3
-    _after(page, lambda: page.check(f'.olv-heat-choice input[value="{other}"]'))
+    after(page, lambda: page.check(f'.olv-heat-choice input[value="{other}"]'))
     assert state(page)["overlays"]["heatmap"] == other
-    assert _change(_screenshot(page), full, hot) > 20
+    assert change(screenshot(page), full, hot) > 20
     # Off draws none.
-    _after(page, lambda: page.check('.olv-heat-choice input[value=""]'))
+    after(page, lambda: page.check('.olv-heat-choice input[value=""]'))
     assert state(page)["overlays"]["heatmap"] is None
-    assert _change(_screenshot(page), plain, hot) < 10
+    assert change(screenshot(page), plain, hot) < 10
     assert state(page)["errors"] == []
     assert not [m for m in page.console_messages_seen if m.startswith("pageerror")]

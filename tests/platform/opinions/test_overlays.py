@@ -166,3 +166,22 @@ def test_radiograph_maps_become_float32_image_overlays_on_their_series(real_data
     converted = np.load(out / spec["path"])
     assert converted.dtype == np.float32 and converted.shape == (1, 1760, 1760)
     assert converted[0, 150, 1550] == pytest.approx(0.75, abs=1e-3) and converted[0, 150, 150] == 0
+
+
+def test_a_broken_artefact_loses_no_opinion(real_data, dora, tmp_path):
+    """Overlays are an extra: an unreadable mask is reported, the opinion is still recorded."""
+    from ingest.services import ingest_paths
+
+    sources = sorted((real_data / "ct_dicom_series_j2k").iterdir())[:3]
+    case = ingest_paths(sources, user=dora, owner=dora, in_library=False).case
+    analysis = AnalysisRequest.objects.create(case=case, requested_by=dora, pipeline="sacral-ct")
+    out = Path(settings.MEDIA_ROOT) / analysis.out_dir
+    out.mkdir(parents=True)
+    (out / "labels.nii.gz").write_bytes(b"not a NIfTI file")
+    result = sacral_result(str(analysis.public_id))
+    result["artefacts"] = {"labels": "labels.nii.gz"}
+    opinion = services.record_result(result)
+    analysis.refresh_from_db()
+    assert analysis.status == "done" and opinion is not None
+    assert any(w.startswith("viewer overlays not made") for w in opinion.result["warnings"])
+    assert "overlay_labels" not in opinion.result["artefacts"]

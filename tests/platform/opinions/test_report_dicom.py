@@ -126,3 +126,11 @@ def test_report_dicom_is_private_to_the_request(uploaded, client_for, dora, dan,
 def test_no_report_before_the_analysis_has_finished(client_for, dora, uploaded):
     pending = AnalysisRequest.objects.create(case=uploaded.case, requested_by=dora, pipeline="sacral-ct")
     assert client_for(dora).get(reverse("opinions:report-dicom", args=[pending.public_id])).status_code == 404
+
+
+def test_openapi_schema_lists_the_dicom_report(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    dicom = paths["/api/v1/requests/{request_id}/report.dcm"]["get"]
+    assert "application/dicom" in dicom["responses"]["200"]["content"]
