@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
@@ -91,7 +92,14 @@ def query_key(kind: str, items) -> str:
     return f"library:{kind}:{hashlib.sha256(repr(items).encode()).hexdigest()}"
 
 
+def _cache():
+    # A cache of its own where the site has one (settings.CACHES), so fragments never
+    # crowd sessions out of the default cache.
+    return caches["library" if "library" in settings.CACHES else "default"]
+
+
 def cached_fragment(key: str, render) -> str:
+    cache = _cache()
     html = cache.get(key)
     if html is None:
         html = render()

@@ -182,6 +182,16 @@ SPECTACULAR_SETTINGS = {
 
 # Sessions read from the cache first: every image request checks the login.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The library list's rendered fragments (cases.library_cache) get a cache of their own,
+# so that many distinct list pages never push sessions out of the default one.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "library": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "library",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

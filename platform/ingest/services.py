@@ -358,25 +358,26 @@ def _prepare(source: readers.Source, label: str, shared: dict) -> _Prepared | No
                      _record(ds, obj, source.origin))  # fmt: skip
 
 
-def _prepare_all(sources, label: str, created: list[str]) -> list[_Prepared | None]:
-    """_prepare every source, in order. Half of a slice's cost is file I/O and hashing,
-    which release the GIL, so two threads keep both cores busy. Every object a thread
-    stored is listed in ``created`` before any error is raised, so the caller's clean-up
-    sees them all."""
+def _prepare_all(sources, label: str, created: list[str], accept) -> None:
+    """_prepare every source and hand each result to ``accept(source, item)`` in upload
+    order; ``accept`` raises to refuse the upload, which stops starting new files.
+
+    Half of a slice's cost is file I/O and hashing, which release the GIL, so two
+    threads keep both cores busy. Every object a thread stored is listed in ``created``
+    before any error is raised, so the caller's clean-up sees them all."""
     shared = shared_elements()
     threads = _ingest_threads()
     if threads <= 1 or len(sources) < 2:
-        prepared = []
         for source in sources:
             item = _prepare(source, label, shared)
             if item is not None and item.obj.created:
                 created.append(item.obj.path)
-            prepared.append(item)
-        return prepared
-    prepared, error = [], None
+            accept(source, item)
+        return
+    error = None
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest") as pool:
         futures = [pool.submit(_prepare, source, label, shared) for source in sources]
-        for future in futures:
+        for source, future in zip(sources, futures, strict=True):
             if error is not None:
                 future.cancel()  # after the first failure, start no more files
             try:
@@ -388,10 +389,13 @@ def _prepare_all(sources, label: str, created: list[str]) -> list[_Prepared | No
                 continue
             if item is not None and item.obj.created:
                 created.append(item.obj.path)
-            prepared.append(item)
+            if error is None:
+                try:
+                    accept(source, item)
+                except BaseException as exc:  # noqa: BLE001 - as above
+                    error = exc
     if error is not None:
         raise error
-    return prepared
 
 
 def _ingest_threads() -> int:
@@ -401,10 +405,10 @@ def _ingest_threads() -> int:
 def _store_all(sources, label, created, warnings, case):
     """De-identify and store every file; return the row records and the patient.
 
-    Files are checked against each other in upload order after they are stored: a
-    refused upload (mixed patients, a corrupt file) has its objects deleted by the
-    caller, and what was stored was de-identified first, so nothing identifying is
-    ever written either way."""
+    Files are checked against each other in upload order as they come back from the
+    threads, after they were stored: a refused upload (mixed patients, a corrupt file)
+    has its objects deleted by the caller, and what was stored had been de-identified,
+    so nothing identifying is written either way."""
     records: list[_Record] = []
     seen: set[str] = set()
     first: tuple[PatientIdentity, str] | None = None
@@ -413,10 +417,12 @@ def _store_all(sources, label, created, warnings, case):
     skipped = 0
     non_images = []
     dropped: set[str] = set()
-    for source, item in zip(sources, _prepare_all(sources, label, created), strict=True):
+
+    def accept(source, item: _Prepared | None) -> None:
+        nonlocal first, marker, skipped
         if item is None:
             non_images.append(source.name)
-            continue
+            return
         if first is None:
             first = (item.identity, item.name)
             if known_key and item.identity.key() != known_key:
@@ -433,10 +439,12 @@ def _store_all(sources, label, created, warnings, case):
         if item.sop_uid in seen:
             skipped += 1
             dropped.add(item.obj.path)
-            continue
+            return
         seen.add(item.sop_uid)
         marker = marker or item.synthetic_marker
         records.append(item.record)
+
+    _prepare_all(sources, label, created, accept)
     # A repeated instance whose bytes differ from the first copy stored an object that no
     # record keeps; drop it so storage holds only what rows point at.
     orphans = dropped - {r.instance["path"] for r in records}

@@ -172,3 +172,29 @@ def test_nested_zip_is_not_expanded(tmp_path, alice):
     assert result.instances == 1
     assert any("a zip inside a zip is not expanded" in w for w in result.warnings)
     assert Case.objects.count() == 1
+
+
+def test_the_first_problem_in_upload_order_is_reported_by_the_threads(tmp_path, alice, settings):
+    """Files are prepared on threads but judged in upload order: the second file's
+    patient is the first problem, not the corrupt sixth file, and the four good files
+    the threads had already stored are removed again."""
+    settings.INGEST_THREADS = 2
+    paths = write_series(tmp_path / "upload", 8)
+    other = dict(PHI, PatientID="OTHER-9999", PatientName="Other^Person")
+    ct_dataset(1, phi=other).save_as(paths[1], enforce_file_format=True)
+    paths[5].write_bytes(paths[5].read_bytes()[:300])
+    refused(paths, alice, "mixed_patients", r"The upload mixes patients: IM0000 and IM0001")
+
+
+def test_a_repeated_instance_with_other_bytes_leaves_no_orphan_object(tmp_path, alice):
+    """The same SOP Instance sent twice with different pixels: the second copy is skipped
+    as a duplicate, and the object the threads stored for it is removed."""
+    first = write_series(tmp_path / "a", 3)
+    again = ct_dataset(2)
+    again.PixelData = bytes(len(again.PixelData))
+    repeated = tmp_path / "b" / "IM0002-again"
+    repeated.parent.mkdir()
+    again.save_as(repeated, enforce_file_format=True)
+    result = ingest_paths([*first, repeated], user=alice)
+    assert result.instances == 3 and result.duplicates == 1
+    assert len(stored_files()) == 3
