@@ -12,6 +12,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
 from inference_worker import vocabulary as vocab
+from ingest.deidentify import deidentify
 
 _counter = itertools.count(1)
 
@@ -83,6 +84,8 @@ def make_case(
         yy, xx = np.mgrid[:64, :64]
         pixels = np.where((yy - 32) ** 2 + (xx - 32) ** 2 < 200, 1000, 40)
         ds = ct_slice(pixels)
+        # Stored files have been through de-identification, as ingest leaves them.
+        deidentify(ds, pseudonym=case.label)
         sha, path, size = store_dataset(ds)
         study = Study.objects.create(case=case, study_uid=ds.StudyInstanceUID)
         series = Series.objects.create(

@@ -38,10 +38,12 @@ MATRIX = [
     ("opinions:detail", "request", (LOGIN, 404, 200, 404, 200)),
     ("opinions:status", "request", (LOGIN, 404, 200, 404, 200)),
     ("opinions:report-pdf", "request", (LOGIN, 404, 200, 404, 200)),
+    ("opinions:report-dicom", "request", (LOGIN, 404, 200, 404, 200)),
     ("opinions:promote", "request", (LOGIN, 403, 403, 403, 200)),
     ("api-requests", None, (401, 403, 200, 200, 200)),
     ("api-request", "request", (401, 403, 200, 404, 200)),
     ("api-request-report", "request", (401, 403, 200, 404, 200)),
+    ("api-request-report-dicom", "request", (401, 403, 200, 404, 200)),
     # The schema describes the API, not its data: public, so integrators can read it.
     ("api-schema", None, (200, 200, 200, 200, 200)),
 ]
