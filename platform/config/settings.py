@@ -180,10 +180,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
 }
 
-# Sessions read from the cache first: every image request checks the login.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database alone. A cached_db engine on these per-process memory
+# caches let a session ended in one web process (logout) stay valid in the others.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # The library list's rendered fragments (cases.library_cache) get a cache of their own,
-# so that many distinct list pages never push sessions out of the default one.
+# so that many distinct list pages never push other entries out of the default one.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "library": {
