@@ -293,14 +293,12 @@ async function selectSeries(series) {
   }
   await mountStack(series, series.initial_index || 0);
   // The tools chunk (about 1 MB) is compiled on the main thread: importing it before the
-  // first image is on screen held the first frame back by its whole compile time. The
-  // rest of the series starts loading at the same moment (network and decode workers).
+  // first image is on screen held the first frame back by its whole compile time.
   await firstPaint;
-  const caching = cacheSeries(series);
   await loadInteractive();
   state.ready = true;
   await setupOverlays(series);
-  await caching;
+  await cacheSeries(series);
 }
 
 // ---------- overlays ----------
