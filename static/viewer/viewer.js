@@ -292,8 +292,9 @@ async function selectSeries(series) {
     state.overlays.labelmap = false;
   }
   await mountStack(series, series.initial_index || 0);
-  // The tools chunk (about 1 MB) is compiled on the main thread: importing it before the
-  // first image is on screen held the first frame back by its whole compile time.
+  // The tools chunk (about 1 MB) is compiled on the main thread; imported before the first
+  // frame it competed with it (single traces: ~200 ms later; A/B runs on the loaded test
+  // machine could not tell the two orders apart).
   await firstPaint;
   await loadInteractive();
   state.ready = true;
