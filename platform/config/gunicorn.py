@@ -11,8 +11,8 @@ import os
 
 worker_class = "gthread"
 # One process per core keeps Python's GIL from serialising the cores; threads let a
-# process overlap database waits and slow clients. Measured on 2 cores
-# (tests/bench/bench_wado.py): 2 workers x 4 threads.
+# process overlap database waits and slow clients. The viewer benchmarks run 2 workers x
+# 4 threads on 2 cores (other counts were not compared).
 workers = int(os.environ.get("WEB_CONCURRENCY", 0)) or (os.cpu_count() or 2)
 threads = int(os.environ.get("WEB_THREADS", 4))
 keepalive = 30
