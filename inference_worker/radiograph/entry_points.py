@@ -20,7 +20,7 @@ def entry_points(task: str, package: str, *, balance: str | None = None) -> Simp
             "tiny" if getattr(args, "quick", False) else os.environ.get("OSTEOLENS_RADIOGRAPH_RECIPE", "demo")
         )
         options = {"balance": balance} if balance else {}
-        return recipe(name, epochs=getattr(args, "epochs", None), **options)
+        return recipe(name, task, epochs=getattr(args, "epochs", None), **options)
 
     def train(args) -> dict:
         from inference_worker.models.registry import models_dir

@@ -33,8 +33,9 @@ def model_config(
         "size": recipe["size"],
         "params": recipe["params"],
         "training": {
-            k: recipe[k]
+            k: recipe.get(k)
             for k in (
+                "optimizer",
                 "epochs",
                 "batch_size",
                 "lr",

@@ -28,7 +28,7 @@ def _flip(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     for dim in (3, 2):  # horizontal, then vertical
         chosen = torch.rand(batch.shape[0], generator=generator) < 0.5
         if chosen.any():
-            batch[chosen] = torch.flip(batch[chosen], dims=(dim - 1,))
+            batch[chosen] = torch.flip(batch[chosen], dims=(dim,))
     return batch
 
 

@@ -17,12 +17,13 @@ def evaluate_split(data, *, models_dir=None, split="test", out, seed=0) -> dict:
     if not rows:
         raise ValueError(f"no spine-xray cases in split {split!r}")
     y = labels(rows, TASK)
-    scores, size, x = {}, None, None
+    scores, inputs = {}, {}
     for name, loaded in models["imaging"].items():
         config = loaded.card["config"]
-        if config["size"] != size:
-            size = config["size"]
-            x, _ = load_views(rows, 2, size, use_box=False, use_clahe=config["clahe"])
+        key = (config["size"], config["lesion_box"], config["clahe"])
+        if key not in inputs:
+            inputs[key], _ = load_views(rows, 2, key[0], use_box=key[1], use_clahe=key[2])
+        x = inputs[key]
         scores[name], _ = score_and_embed(loaded.network, prepare(_select(x, config["view_names"]), config))
     combined = combine({k: v for k, v in scores.items()})
     scores.update(combined)

@@ -44,6 +44,22 @@ def combine(scores: dict) -> dict:
     return out
 
 
+def _parse_box(box) -> tuple[int, int, int, int] | None:
+    if box in (None, ""):
+        return None
+    if isinstance(box, str):
+        box = [int(v) for v in box.split(",")]
+    return tuple(int(v) for v in box)
+
+
+def view_boxes(clinical: dict | None) -> dict:
+    """{view: box} from the request: ``lesion_box`` frames the vertebra on the AP view,
+    ``lateral_box`` on the lateral view, both [x0, y0, x1, y1] in that view's pixels."""
+    c = clinical or {}
+    found = {"ap": _parse_box(c.get("lesion_box")), "lateral": _parse_box(c.get("lateral_box"))}
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def analyze(paths, *, clinical=None, reader=None, out_dir, progress=None, models=None, saliency=True) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -75,9 +91,14 @@ def analyze(paths, *, clinical=None, reader=None, out_dir, progress=None, models
             extra=extra,
             started=started,
         )
-    if clinical and clinical.get("lesion_box"):
-        warnings.append("the spine models look at whole views; the lesion box was not used")
-    study = {name: View(r) for name, r in views.items()}
+    boxes = view_boxes(clinical)
+    unboxed = sorted(v for v in views if v not in boxes)
+    if unboxed:
+        warnings.append(
+            f"no vertebra box for the {' and '.join(unboxed)} view: the whole view was analysed "
+            "(the models were trained on crops at the abnormal vertebra)"
+        )
+    study = {name: View(r, boxes.get(name)) for name, r in views.items()}
     opinions, artefacts, scores, skipped = [], {}, {}, {}
     methods = ("gradcam", "scorecam") if saliency else ()
     for k, (name, loaded) in enumerate(models["imaging"].items()):

@@ -35,8 +35,11 @@ def train_all(data, *, out, recipe: dict, seed: int = 0, models=tuple(IMAGING), 
     if not train_rows or not val_rows:
         raise ValueError("spine-xray training needs train and validation cases in the manifest")
     size = recipe["size"]
-    x_tr, feats_tr = load_views(train_rows, 2, size, use_box=False, use_clahe=True)
-    x_val, _ = load_views(val_rows, 2, size, use_box=False, use_clahe=True)
+    # Each view cropped at the abnormal vertebra: on a whole 640-row film scaled to the
+    # input size a vertebra is a few pixels tall and its lysis, pedicles and endplates
+    # vanish (measured: ensemble AUC 0.69 on whole views).
+    x_tr, feats_tr = load_views(train_rows, 2, size, use_box=True, use_clahe=True)
+    x_val, _ = load_views(val_rows, 2, size, use_box=True, use_clahe=True)
     y_tr, y_val = labels(train_rows, TASK), labels(val_rows, TASK)
     mean, std = float(x_tr.mean()), float(x_tr.std())
     synthetic = all(r.synthetic for r in rows)
@@ -63,7 +66,7 @@ def train_all(data, *, out, recipe: dict, seed: int = 0, models=tuple(IMAGING), 
             views=len(names) if separate else 1,
             in_channels=1 if separate else len(names),
             use_clahe=True,
-            use_box=False,
+            use_box=True,
             view_names=names,
         )
         metrics = {

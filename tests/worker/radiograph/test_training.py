@@ -35,3 +35,26 @@ def test_down_sampling_balances_the_classes():
     y = np.array([0] * 30 + [1] * 10)
     idx = _balanced_indices(y, np.random.default_rng(0))
     assert np.bincount(y[idx]).tolist() == [10, 10]
+
+
+def test_flips_mirror_rows_and_columns_but_never_swap_views():
+    import torch
+
+    from inference_worker.radiograph.training import _flip
+
+    # Channel 0 and 1 are two views (chconcat): a flip must mirror each within itself.
+    x = torch.zeros(64, 2, 4, 4)
+    x[:, 0, 0, 0] = 1.0  # AP marker in the top-left corner
+    x[:, 1] = 5.0  # the lateral view is uniform
+    out = _flip(x, torch.Generator().manual_seed(0))
+    assert torch.all(out[:, 1] == 5.0) and torch.all(out[:, 0].sum(dim=(1, 2)) == 1.0)
+    corners = {(int(r), int(c)) for r, c in (out[:, 0] == 1.0).nonzero()[:, 1:].tolist()}
+    assert corners == {(0, 0), (0, 3), (3, 0), (3, 3)}  # both axes flipped, alone and together
+
+
+def test_task_tuning_changes_only_that_tasks_demo_recipe():
+    spine, bone = recipe("demo", "spine-xray"), recipe("demo", "bone-xray")
+    assert (spine["optimizer"], spine["batch_size"]) == ("adamw", 8)
+    assert (bone["optimizer"], bone["batch_size"]) == ("sgd", 32) and bone == recipe("demo")
+    assert recipe("tiny", "spine-xray") == recipe("tiny")  # tests stay tiny
+    assert recipe("demo", "spine-xray", epochs=2)["epochs"] == 2  # the command line wins

@@ -61,3 +61,39 @@ def test_evaluate_reports_every_variant(spine_cohort, spine_models, tmp_path):
     report = evaluate_split(spine_cohort, models_dir=spine_models, split="test", out=tmp_path)
     assert set(report["metrics"]) == {"ap", "lateral", "concat", "chconcat", "merge", "ensemble"}
     assert "ensemble" not in report["delong_vs_ensemble"] and (tmp_path / "evaluation.json").is_file()
+
+
+def test_vertebra_boxes_from_the_request_frame_each_view(spine_cohort, spine_models, tmp_path):
+    from inference_worker.radiograph.data import view_boxes as manifest_boxes
+    from inference_worker.radiograph.preprocess import expand_box
+
+    row = _case(spine_cohort)
+    ap_box, lateral_box = manifest_boxes(row, 2)
+    models = load_models(spine_models)
+    boxed = analyze(
+        row.images,
+        clinical={"lesion_box": ",".join(map(str, ap_box)), "lateral_box": list(lateral_box)},
+        out_dir=tmp_path / "boxed",
+        models=models,
+        saliency=False,
+    )
+    assert not any("vertebra box" in w for w in boxed["warnings"])
+    whole = analyze(row.images[:1], out_dir=tmp_path / "whole", models=models, saliency=False)
+    assert any("no vertebra box for the ap view" in w for w in whole["warnings"])
+    # The models saw the crops (their cards say they were trained on them): scores differ
+    # from the whole-view ones, and the heat-maps go back into the expanded box.
+    p_boxed = {o["model"]: o["probabilities"]["metastasis"] for o in boxed["opinions"]}
+    p_whole = {o["model"]: o["probabilities"]["metastasis"] for o in whole["opinions"]}
+    assert p_boxed["ap"] != p_whole["ap"]
+    with_maps = analyze(
+        [row.images[1]],
+        clinical={"lateral_box": list(lateral_box)},
+        out_dir=tmp_path / "maps",
+        models=models,
+        saliency=True,
+    )
+    heat = np.load(tmp_path / "maps" / with_maps["artefacts"]["lateral_gradcam_array"]).astype(float)
+    x0, y0, x1, y1 = expand_box(lateral_box, heat.shape)
+    outside = heat.copy()
+    outside[y0:y1, x0:x1] = 0
+    assert heat[y0:y1, x0:x1].max() > 0 and outside.max() == 0
