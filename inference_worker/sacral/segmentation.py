@@ -1,8 +1,9 @@
 """Model 1 of seed 001: segment the tumour, both hip bones and the sacrum.
 
-A small MONAI UNet on the 3 mm grid, sliding-window inference, one connected component
-kept per structure (so exactly one tumour and one of each bone remain), then the labels
-are brought back to the CT's own grid by interpolating the class probabilities.
+A small MONAI UNet on a coarse grid (the card's spacing: 4 mm in the current training),
+sliding-window inference, one connected component kept per structure (so exactly one
+tumour and one of each bone remain), then the labels are brought back to the CT's own
+grid by interpolating the class probabilities.
 """
 
 from __future__ import annotations

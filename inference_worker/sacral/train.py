@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # left the tumour unlearned. The segmenter is trained for a fixed number of steps, not epochs,
 # because what it needs is gradient steps, whatever the cohort size.
 QUICK = {"seg_steps": 4, "seg_spacing": 4.0, "patch": 32, "cls_epochs": 2, "mal_epochs": 1, "crop": 32}
-FULL = {"seg_steps": 800, "seg_spacing": 4.0, "patch": 32, "cls_epochs": 40, "mal_epochs": 30, "crop": 32}
+FULL = {"seg_steps": 800, "seg_spacing": 4.0, "patch": 32, "cls_epochs": 20, "mal_epochs": 12, "crop": 32}
 SEG_BATCH = 2
 
 
