@@ -98,6 +98,11 @@ def main() -> int:
     parser.add_argument("--n-train", type=int, default=150, help="seed A cases (80%% train, 20%% validation)")
     parser.add_argument("--n-test", type=int, default=60)
     parser.add_argument("--models", default=None, help="evaluate these models instead of training")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny training: checks this script runs; its figures mean nothing",
+    )
     args = parser.parse_args()
     if args.seed_train == args.seed_test:
         parser.error("the test seed must differ from the training seed")
@@ -114,9 +119,8 @@ def main() -> int:
     models = Path(args.models) if args.models else work / "models"
     if not args.models:
         subprocess.run(["rm", "-rf", str(models)], check=True)
-        timings["train_s"] = run(
-            ["train", "sacral-ct", "--data", str(seed_a), "--out", str(models)], work / "train.log"
-        )
+        train = ["train", "sacral-ct", "--data", str(seed_a), "--out", str(models)]
+        timings["train_s"] = run(train + (["--quick"] if args.quick else []), work / "train.log")
     evaluation = work / "evaluation"
     timings["evaluate_s"] = run(
         [
@@ -137,6 +141,7 @@ def main() -> int:
     report = {
         "what": "sacral CT models trained on phantom seed A, evaluated on held-out phantoms of seed B",
         "synthetic": True,
+        "quick_training": args.quick,
         "seeds": {"train": args.seed_train, "test": args.seed_test},
         "cases": {"seed_a": args.n_train, "test": metrics["n"]},
         "thresholds": THRESHOLDS,
