@@ -1,7 +1,8 @@
 """Preprocessing as MONAI transforms: RAS orientation, fixed spacing, HU window.
 
-Segmentation runs on a coarse grid (3 mm) because the pelvis is large and the CPU is
-small; the classifiers look at a finer crop around the tumour.
+Segmentation runs on a coarse grid (SEG_SPACING by default; a trained segmenter's card
+names its own) because the pelvis is large and the CPU is small; the classifiers look
+at a finer crop around the tumour.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Model 1 of seed 001: segment the tumour, both hip bones and the sacrum.
 
-A small MONAI UNet on the 3 mm grid, sliding-window inference, one connected component
-kept per structure (so exactly one tumour and one of each bone remain), then the labels
-are brought back to the CT's own grid by interpolating the class probabilities.
+A small MONAI UNet on a coarse grid (the card's spacing: 4 mm in the current training),
+sliding-window inference, one connected component kept per structure (so exactly one
+tumour and one of each bone remain), then the labels are brought back to the CT's own
+grid by interpolating the class probabilities.
 """
 
 from __future__ import annotations
@@ -14,14 +15,26 @@ from monai.networks.nets import UNet
 from monai.transforms import KeepLargestConnectedComponent
 from scipy import ndimage as ndi
 
-from inference_worker.sacral.preprocess import N_SEG_CLASSES, STRUCTURES, affine_of, prepare_image
+from inference_worker.sacral.preprocess import (
+    N_SEG_CLASSES,
+    SEG_SPACING,
+    STRUCTURES,
+    affine_of,
+    prepare_image,
+)
 
 DEFAULT_CONFIG = {
     "channels": [8, 16, 32, 64],
     "strides": [2, 2, 2],
     "num_res_units": 1,
     "roi": [64, 64, 64],
+    "spacing": list(SEG_SPACING),
 }
+
+
+def grid_spacing(config: dict) -> tuple[float, float, float]:
+    """The grid a segmenter was trained on (cards written before it was stored: 3 mm)."""
+    return tuple(float(v) for v in config.get("spacing", SEG_SPACING))
 
 
 def build_segmenter(config: dict) -> UNet:
@@ -119,8 +132,8 @@ def resample_probabilities(
 
 
 def segment(net: torch.nn.Module, hu: np.ndarray, affine: np.ndarray, config: dict, device) -> dict:
-    """Segment one CT. Returns labels on the CT grid and on the 3 mm grid, plus confidence."""
-    image = prepare_image(hu, affine)
+    """Segment one CT. Returns labels on the CT grid and on the coarse grid, plus confidence."""
+    image = prepare_image(hu, affine, grid_spacing(config))
     probs = predict_probabilities(net, image, config["roi"], device)
     coarse = keep_largest(probs.argmax(0, keepdim=True)).to(torch.uint8)
     # Suppress each structure's probability outside (a one-voxel margin around) its kept

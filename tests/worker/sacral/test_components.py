@@ -13,7 +13,12 @@ from inference_worker.sacral.calibration import fit_temperature, softmax
 from inference_worker.sacral.crop import crop_geometry, tumour_crop
 from inference_worker.sacral.malignancy import apply_stacker, fit_stacker, validate_reader
 from inference_worker.sacral.reader_simulation import simulate_reader
-from inference_worker.sacral.segmentation import resample_probabilities
+from inference_worker.sacral.segmentation import (
+    DEFAULT_CONFIG,
+    build_segmenter,
+    resample_probabilities,
+    segment,
+)
 
 
 def test_temperature_scaling_recovers_overconfidence():
@@ -93,6 +98,20 @@ def test_probabilities_resampled_between_grids():
     # coarse voxels 5..9 -> mm 15..27 (+-1.5 at the half-way boundary)
     assert 13 <= idx[:, 0].min() <= 17 and 26 <= idx[:, 0].max() <= 29
     assert set(np.unique(labels)) == {0, 3}
+
+
+@pytest.mark.parametrize(("card_spacing", "expected"), [([4.0, 4.0, 4.0], 4.0), (None, 3.0)])
+def test_segmenter_runs_on_the_grid_its_card_names(card_spacing, expected):
+    # A 4 mm segmenter fed a 3 mm grid would see every structure a third too large.
+    config = {**DEFAULT_CONFIG, "roi": [16, 16, 16]}
+    config.pop("spacing")
+    if card_spacing is not None:
+        config["spacing"] = card_spacing
+    net = build_segmenter({**config, "channels": [4, 8], "strides": [2]}).eval()
+    hu = np.zeros((48, 48, 24), np.float32)
+    out = segment(net, hu, np.diag([2.0, 2.0, 3.0, 1.0]), config, "cpu")
+    assert np.allclose(np.diag(out["coarse_affine"])[:3], expected)
+    assert out["labels"].shape == hu.shape
 
 
 def test_short_scan_and_missing_bones_are_out_of_domain():
