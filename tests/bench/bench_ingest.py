@@ -193,7 +193,10 @@ def main() -> int:
         )  # fmt: skip
         port = free_port()
         if args.server == "gunicorn":
+            # The site's own gunicorn settings (platform/config/gunicorn.py), so the
+            # benchmark measures what is deployed; one process with two threads.
             command = [str(Path(python).parent / "gunicorn"), "config.wsgi:application", "--chdir", str(REPO / "platform"),
+                       "--config", str(REPO / "platform" / "config" / "gunicorn.py"),
                        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
                        "--threads", "2", "--timeout", "300", "--keep-alive", "30"]  # fmt: skip
         else:
