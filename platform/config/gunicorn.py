@@ -19,3 +19,17 @@ keepalive = 30
 sendfile = True
 # Apps import as top-level names (config, cases, ...) from platform/.
 pythonpath = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def post_worker_init(worker):
+    """Exempt what the loaded application holds from the cyclic garbage collector.
+
+    Django's modules, models and templates are a quarter of a million objects that live
+    as long as the process, and every full collection walked them all: measured in
+    process, one full collection paused a worker for 260 ms (all its threads) and cost
+    an upload 0.55 ms of CPU per file; frozen, the longest collection took 8.5 ms and
+    0.03 ms per file. Objects created later (per request) are collected as before.
+    """
+    import gc
+
+    gc.freeze()
