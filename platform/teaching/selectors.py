@@ -208,7 +208,13 @@ def set_splits(teaching_set: TeachingSet) -> list[str]:
 
 def pending_case_ids(user) -> set[int]:
     """Cases the user has opened for reading but not committed: pages showing answers should hide them."""
-    return set(Read.objects.filter(reader=user, committed_at__isnull=True).values_list("case_id", flat=True))
+    # Asked on every library and image request: no ORDER BY (the model's default
+    # ordering), since only the set is wanted.
+    return set(
+        Read.objects.filter(reader=user, committed_at__isnull=True)
+        .order_by()
+        .values_list("case_id", flat=True)
+    )
 
 
 def committed_reads(user=None, *, kinds=None) -> QuerySet:
