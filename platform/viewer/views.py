@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import can_view_case
-from viewer import access, artefacts, dicomjson, selectors
+from viewer import access, artefacts, bundle, dicomjson, preview, selectors
 from viewer.answers import answers_hidden, redacted_copy
 from viewer.auth import image_auth
 from viewer.files import stream_file
@@ -27,7 +27,14 @@ def case_viewer(request, public_id):
     hidden = answers_hidden(request, case)
     config = selectors.viewer_config(request, case, hidden=hidden)
     title = f"Case {str(case.public_id)[:8]}" if hidden else case.label
-    return render(request, "viewer/viewer.html", {"case": case, "config": config, "title": title})
+    context = {
+        "case": case,
+        "config": config,
+        "title": title,
+        "preview": preview.preview_for(case, config),
+        "preload_modules": bundle.preload_modules(),
+    }
+    return render(request, "viewer/viewer.html", context)
 
 
 @require_GET

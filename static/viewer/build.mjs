@@ -33,8 +33,11 @@ await mkdir(outdir, { recursive: true });
 await writeFile(path.join(outdir, ".xmlbuilder2-stub.js"), "export const create = () => { throw new Error('xmlbuilder2 is not bundled'); };\nexport default {};\n");
 
 const started = Date.now();
-await build({
+const result = await build({
   entryPoints: {
+    // boot.js: tiny, lays out the page and shows the server's preview before the big
+    // chunks have compiled; viewer.js adopts its layout (shared dom.js chunk).
+    boot: path.join(here, "boot.js"),
     viewer: path.join(here, "viewer.js"),
     decodeImageFrameWorker: workerEntry,
   },
@@ -58,6 +61,7 @@ await build({
   // esbuild keeps them as strings; the real files come from the copy below.
   loader: { ".wasm": "file" },
   logLevel: "warning",
+  metafile: true,
 });
 await rm(path.join(outdir, ".xmlbuilder2-stub.js"));
 
@@ -67,4 +71,22 @@ for (const spec of WASM) {
   await copyFile(src, path.join(outdir, path.basename(src)));
 }
 await copyFile(path.join(here, "viewer.css"), path.join(outdir, "viewer.css"));
+
+// modules.json: viewer.js and every chunk it imports statically. The viewer page lists
+// them as <link rel="modulepreload"> (platform/viewer/bundle.py) so the browser fetches
+// and compiles them while boot.js shows the preview; boot.js then imports viewer.js.
+// Chromium preloads only the modules named, not their imports, hence the whole list.
+const outputs = result.metafile.outputs;
+const rel = (file) => path.relative(outdir, path.resolve(root, file));
+const entry = Object.keys(outputs).find((file) => outputs[file].entryPoint && rel(file) === "viewer.js");
+const seen = new Set();
+const walk = (file) => {
+  if (seen.has(file)) return;
+  seen.add(file);
+  for (const imported of outputs[file].imports) if (imported.kind === "import-statement" && outputs[imported.path]) walk(imported.path);
+};
+walk(entry);
+// Largest first: on a first visit it takes longest to arrive and compile.
+const ordered = [...seen].sort((a, b) => outputs[b].bytes - outputs[a].bytes);
+await writeFile(path.join(outdir, "modules.json"), JSON.stringify(ordered.map(rel)) + "\n");
 console.log(`viewer built into ${path.relative(root, outdir)} in ${Date.now() - started} ms`);

@@ -135,10 +135,51 @@ export function buildLayout(root) {
   return {
     root,
     q,
+    setPanelVisible: (visible) => root.classList.toggle("olv-no-panel", !visible),
     viewportBox: (id) => q(`.olv-vp[data-viewport="${id}"]`),
     element: (id) => q(`.olv-vp[data-viewport="${id}"] .olv-cs`),
     overlay: (id) => q(`.olv-vp[data-viewport="${id}"] .olv-overlay`),
   };
+}
+
+// The layout of `root`, built once: boot.js (the small first entry) builds it before the
+// Cornerstone chunks have been compiled, viewer.js then finds it here. A server-rendered
+// <img class="olv-preview"> in the mount moves into the stack viewport, under a "loading"
+// note, until viewer.js calls removePreview on its first live render.
+export function adoptLayout(root) {
+  if (!root.olvDom) {
+    const preview = root.querySelector(":scope > .olv-preview");
+    const dom = buildLayout(root);
+    // The overlay panel's column is decided now, from the page's inline config, so the
+    // stage keeps its size when the viewer starts (no jump from preview to live image).
+    const config = inlineConfig();
+    if (config) dom.setPanelVisible(hasOverlays(config));
+    if (preview) {
+      const box = dom.viewportBox("stack");
+      box.append(preview, el("div", { class: "olv-preview-note", role: "status", text: "Preview · loading viewer tools…" }));
+      root.classList.add("olv-previewing");
+    }
+    root.olvDom = dom;
+  }
+  return root.olvDom;
+}
+
+export function removePreview(dom) {
+  for (const node of dom.root.querySelectorAll(".olv-preview, .olv-preview-note")) node.remove();
+  dom.root.classList.remove("olv-previewing");
+}
+
+function inlineConfig() {
+  try {
+    return JSON.parse(document.getElementById("viewer-config")?.textContent || "null");
+  } catch {
+    return null; // viewer.js reports a broken config
+  }
+}
+
+export function hasOverlays(config) {
+  const o = config?.overlays || {};
+  return !!(o.labelmap || o.marker || Object.keys(o.heatmaps || {}).length);
 }
 
 export function buildThumbnails(dom, seriesList, onSelect) {

@@ -15,7 +15,8 @@ export function createState() {
     scaleUnit: null, // "mm" | "px" (no pixel spacing in the file)
     cached: 0, // images of the current series in the cache
     cacheMs: null, // time to cache the whole current series, once done
-    firstImageMs: null, // navigation start -> first IMAGE_RENDERED
+    firstImageMs: null, // navigation start -> first IMAGE_RENDERED (Cornerstone's, not the preview)
+    preview: null, // image id of the page's server-rendered preview (gone once firstImageMs is set)
     renders: 0,
     timings: {}, // ms since navigation start: module evaluated, config read, engine ready
     measurements: [], // [{tool: "Length"|"Angle", value, unit}] as they are completed

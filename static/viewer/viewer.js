@@ -43,7 +43,7 @@
  */
 import * as cs from "@cornerstonejs/core";
 import { init as initDicomLoader } from "@cornerstonejs/dicom-image-loader";
-import { buildLayout, buildThumbnails, el, markSelected } from "./dom.js";
+import { adoptLayout, buildThumbnails, el, hasOverlays, markSelected, removePreview } from "./dom.js";
 import { enableMprViewports, loadVolume, MPR_VIEWPORTS, showVolume } from "./mpr.js";
 import { HeatmapLayer, redrawOverlay, updateOrientation } from "./overlay.js";
 import { createState, reportError } from "./state.js";
@@ -129,6 +129,7 @@ function onRendered(viewportId) {
   const geometryId = imageId || app.series.image_ids[0];
   if (state.firstImageMs === null) {
     state.firstImageMs = Math.round(performance.now());
+    removePreview(app.dom);
     app.firstRendered();
   }
   const sliceIndex = isStack ? viewport.getCurrentImageIdIndex() : viewport.getSliceIndex();
@@ -205,6 +206,14 @@ function cacheSeries(series) {
     let next = 0;
     let done = 0;
     const label = app.dom.q(".olv-cache-label");
+    // The progress text changes a few times a second, not per image: each change costs the
+    // main thread (the caching bottleneck) a style, layout, paint and commit; per image, a
+    // 500-slice trace showed about 290 extra frames.
+    let progressTimer = null;
+    const showProgress = () => {
+      progressTimer = null;
+      if (app.series === series) label.textContent = done < ids.length ? `loading ${done}/${ids.length}` : "";
+    };
     const worker = async () => {
       while (next < ids.length) {
         const imageId = ids[next++];
@@ -214,13 +223,13 @@ function cacheSeries(series) {
           reportError(state, `load ${imageId}`, err);
         }
         done += 1;
-        if (app.series === series) {
-          state.cached = done;
-          label.textContent = done < ids.length ? `loading ${done}/${ids.length}` : "";
-        }
+        if (app.series === series) state.cached = done;
+        progressTimer ??= setTimeout(showProgress, 250);
       }
     };
     const promise = Promise.all(Array.from({ length: Math.min(6, ids.length) }, worker)).then(() => {
+      clearTimeout(progressTimer);
+      showProgress();
       if (app.series === series) state.cacheMs = Math.round(performance.now() - started);
     });
     app.caching.set(series.series_uid, promise);
@@ -296,6 +305,9 @@ async function selectSeries(series) {
   // frame it competed with it (single traces: ~200 ms later; A/B runs on the loaded test
   // machine could not tell the two orders apart).
   await firstPaint;
+  // No live image in time (its load failed, reported in state.errors): the preview must
+  // not pass for the viewer's picture.
+  if (state.firstImageMs === null) removePreview(app.dom);
   await loadInteractive();
   state.ready = true;
   await setupOverlays(series);
@@ -306,8 +318,7 @@ async function selectSeries(series) {
 
 async function setupOverlays(series) {
   const overlays = app.config.overlays || {};
-  const anyOverlay = !!(overlays.labelmap || overlays.marker || Object.keys(overlays.heatmaps || {}).length);
-  app.dom.root.classList.toggle("olv-no-panel", !anyOverlay);
+  app.dom.setPanelVisible(hasOverlays(app.config));
   app.dom.q(".olv-marker").hidden = !overlays.marker;
   // Heat-maps: the choice stays when switching series, but only draws on its own series.
   const heat = overlays.heatmaps || {};
@@ -646,7 +657,7 @@ window.osteolensViewerApi = {
 async function main() {
   const root = document.getElementById("osteolens-viewer");
   if (!root) return;
-  app.dom = buildLayout(root);
+  app.dom = adoptLayout(root);
   const config = await readConfig(root);
   app.config = config;
   if (!config.wasm_base_path) throw new Error("config.wasm_base_path is required (compressed images would render black)");
@@ -671,6 +682,13 @@ async function main() {
   const workers = config.decode_workers || Math.min(4, Math.max(2, (navigator.hardwareConcurrency || 2) - 1));
   initDicomLoader({ maxWebWorkers: workers, wasmBasePath: config.wasm_base_path });
   const first = config.series.find((s) => s.series_uid === config.initial_series_uid) || config.series[0];
+  // The server-rendered preview must show the image the live render will; else drop it.
+  const preview = root.querySelector(".olv-preview");
+  state.preview = preview?.dataset.imageId ?? null;
+  if (state.preview && state.preview !== first.image_ids[first.initial_index || 0]) {
+    reportError(state, "preview", new Error(`preview of ${state.preview} is not the opening image`));
+    removePreview(app.dom);
+  }
   // Start fetching and decoding the first image now: the decode worker's start-up and the
   // fetch then overlap with the tools and rendering engine set-up below.
   cs.imageLoader
@@ -684,4 +702,7 @@ async function main() {
   await selectSeries(first);
 }
 
-main().catch((err) => reportError(state, "viewer", err));
+main().catch((err) => {
+  reportError(state, "viewer", err);
+  if (app.dom) removePreview(app.dom);
+});

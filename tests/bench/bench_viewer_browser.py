@@ -5,15 +5,24 @@
 Builds a throw-away site (temp MEDIA_ROOT and SQLite, see _viewer_site.py), starts it
 under gunicorn with the site's settings (whitenoise serves the bundle, WADO-URI the
 files), logs an admin in by session cookie and opens /viewer/case/<id>/:
-- first image: navigation start -> first IMAGE_RENDERED of the stack (page state
-  `firstImageMs`), for the real 20-slice JPEG 2000 CT and a 500-slice uncompressed CT.
+- first image, two figures per visit, both from navigation start:
+  `first_pixels_preview_ms`: the page's server-rendered preview of the opening slice
+  (a windowed PNG inside the HTML, platform/viewer/preview.py) first painted, from
+  Chromium's Element Timing entry for it (renderTime); the viewer is not usable yet
+  (its controls are dimmed under a "loading viewer tools" note);
+  `first_live_render_ms`: Cornerstone's first IMAGE_RENDERED of the stack (page state
+  `firstImageMs`), the moment the preview is replaced and the viewer works.
+  For the real 20-slice JPEG 2000 CT and a 500-slice uncompressed CT.
   "cold": a fresh browser profile (nothing cached, the first visit ever); "returning":
   the third visit in the same profile (bundle in the HTTP cache, its compiled code in
-  Chromium's code cache, which Chromium writes on the second load).
-- 500-slice cache: 128 x 128 int16 slices; time from the start of caching (right after
-  the first image) until all 500 are decoded in the viewer's cache (`cacheMs`), on the
-  cold visit (every file from the server), plus navigation -> all cached, plus the
-  server's CPU per file during it.
+  Chromium's code cache, which Chromium writes on the second load). The server's
+  preview PNG is cached on disk after its first rendering (the warm-up visit for the
+  20-slice CT); `preview_render_uncached_ms` is what the first request ever pays.
+- 500-slice cache: 128 x 128 int16 slices; "cached" = every slice fetched, decoded and
+  held in Cornerstone's image cache, ready to draw without another request; time from
+  the start of caching (right after the first image) until all 500 are there
+  (`cacheMs`), on the cold visit (every file from the server), plus navigation -> all
+  cached, plus the server's CPU per file during it.
 Targets: first image < 0.5 s, 500 slices cached < 3 s.
 """
 
@@ -38,6 +47,18 @@ TARGET_CACHE_500_MS = 3000
 VISITS_UNTIL_CODE_CACHE = 3
 
 
+# Element Timing (Chromium): when the preview <img elementtiming="olv-preview"> was first
+# painted. The entry stays in the buffer after viewer.js has removed the image.
+PREVIEW_PAINTED = """() => new Promise((resolve) => {
+  const pick = (list) => list.getEntries().find((e) => e.identifier === "olv-preview");
+  new PerformanceObserver((list, observer) => {
+    const entry = pick(list);
+    if (entry) { observer.disconnect(); resolve(Math.round(entry.renderTime || entry.loadTime)); }
+  }).observe({ type: "element", buffered: true });
+  setTimeout(() => resolve(null), 3000);
+})"""
+
+
 def _visit(page, url: str, *, wait_cached: bool) -> dict:
     load_before = os.getloadavg()[0]
     page.goto(url)
@@ -50,8 +71,12 @@ def _visit(page, url: str, *, wait_cached: bool) -> dict:
     s = state(page)
     if s["errors"]:
         raise RuntimeError(f"{url}: {s['errors']}")
+    preview_ms = page.evaluate(PREVIEW_PAINTED)
+    if preview_ms is None or s["preview"] is None:
+        raise RuntimeError(f"{url}: no preview was painted")
     return {
-        "first_image_ms": s["firstImageMs"],
+        "first_pixels_preview_ms": preview_ms,
+        "first_live_render_ms": s["firstImageMs"],
         "cache_ms": s["cacheMs"],
         "cached": s["cached"],
         "slice_index": s["sliceIndex"],
@@ -60,12 +85,23 @@ def _visit(page, url: str, *, wait_cached: bool) -> dict:
     }
 
 
+def _preview_render_ms() -> float:
+    """Server time to render the real CT's middle slice as a preview PNG, nothing cached."""
+    from cases import thumbnails
+
+    path = sorted(site.REAL_J2K.iterdir())[10]
+    started = time.perf_counter()
+    thumbnails.render_png(path, 512)
+    return round(1000 * (time.perf_counter() - started), 1)
+
+
 def run(repeats: int) -> dict:
     from django.conf import settings
     from django.urls import reverse
     from playwright.sync_api import sync_playwright
 
     ensure_bundle()
+    preview_ms = _preview_render_ms()
     series = {
         "real_j2k_ct_20": site.make_series(20, source="real-j2k"),
         "synthetic_ct_500": site.make_series(500, source="native", size=128),
@@ -114,7 +150,8 @@ def run(repeats: int) -> dict:
                         cache_samples.append(
                             {
                                 "cache_ms": cold["cache_ms"],
-                                "navigation_to_all_cached_ms": cold["first_image_ms"] + cold["cache_ms"],
+                                "navigation_to_all_cached_ms": cold["first_live_render_ms"]
+                                + cold["cache_ms"],
                                 "cached": cold["cached"],
                                 "server_cpu_ms_per_file": round(1000 * cpu / cold["cached"], 2),
                                 # Load-independent view: CPU the whole visit took (browser,
@@ -137,13 +174,17 @@ def run(repeats: int) -> dict:
         server.close()
 
     def summary(rows):
-        values = [r["first_image_ms"] for r in rows]
-        return {"median": statistics.median(values), "min": min(values), "samples": rows}
+        out = {}
+        for key in ("first_pixels_preview_ms", "first_live_render_ms"):
+            values = [r[key] for r in rows]
+            out[key] = {"median": statistics.median(values), "min": min(values)}
+        return {**out, "samples": rows}
 
     cache_values = [c["cache_ms"] for c in cache_samples]
     bound = [c["cpu_bound_navigation_to_all_cached_ms"] for c in cache_samples]
     return {
-        "first_image_ms": {
+        "preview_render_uncached_ms": preview_ms,
+        "first_image": {
             name: {visit: summary(rows) for visit, rows in by_visit.items()}
             for name, by_visit in samples.items()
         },
@@ -166,7 +207,7 @@ def main() -> None:
         site.setup_django(Path(tmp))
         results = run(args.repeats)
     load_after = os.getloadavg()
-    first = results["first_image_ms"]["real_j2k_ct_20"]
+    first = results["first_image"]["real_j2k_ct_20"]
     cache = results["cache_500"]["median_ms"]
     report = {
         "what": "OsteoLens viewer page in headless Chromium (SwiftShader WebGL2), Django site under gunicorn",
@@ -181,16 +222,26 @@ def main() -> None:
         "repeats": args.repeats,
         "targets": {"first_image_ms": TARGET_FIRST_IMAGE_MS, "cache_500_ms": TARGET_CACHE_500_MS},
         "headline": {
-            "first_image_j2k_cold_median_ms": first["cold"]["median"],
-            "first_image_j2k_returning_median_ms": first["returning"]["median"],
+            "first_pixels_preview_j2k_cold_median_ms": first["cold"]["first_pixels_preview_ms"]["median"],
+            "first_pixels_preview_j2k_returning_median_ms": first["returning"]["first_pixels_preview_ms"][
+                "median"
+            ],
+            "first_live_render_j2k_cold_median_ms": first["cold"]["first_live_render_ms"]["median"],
+            "first_live_render_j2k_returning_median_ms": first["returning"]["first_live_render_ms"]["median"],
             "cache_500_median_ms": cache,
             "cache_500_cpu_bound_navigation_to_all_cached_ms": results["cache_500"][
                 "cpu_bound_navigation_to_all_cached_median_ms"
             ],
         },
+        # Both readings of "first image": the preview's pixels and the working viewer's.
         "met": {
-            "first_image_cold": first["cold"]["median"] < TARGET_FIRST_IMAGE_MS,
-            "first_image_returning": first["returning"]["median"] < TARGET_FIRST_IMAGE_MS,
+            "first_pixels_preview_cold": first["cold"]["first_pixels_preview_ms"]["median"]
+            < TARGET_FIRST_IMAGE_MS,
+            "first_pixels_preview_returning": first["returning"]["first_pixels_preview_ms"]["median"]
+            < TARGET_FIRST_IMAGE_MS,
+            "first_live_render_cold": first["cold"]["first_live_render_ms"]["median"] < TARGET_FIRST_IMAGE_MS,
+            "first_live_render_returning": first["returning"]["first_live_render_ms"]["median"]
+            < TARGET_FIRST_IMAGE_MS,
             "cache_500": cache < TARGET_CACHE_500_MS,
         },
         **results,
