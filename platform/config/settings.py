@@ -182,9 +182,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
 }
 
-# Sessions live in the database alone. A cached_db engine on these per-process memory
-# caches let a session ended in one web process (logout) stay valid in the others.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database alone, read on every request (accounts.session_store).
+# A cached_db engine on these per-process memory caches let a session ended in one web
+# process (logout) stay valid in the others.
+SESSION_ENGINE = "accounts.session_store"
 # The library list's rendered fragments (cases.library_cache) get a cache of their own,
 # so that many distinct list pages never push other entries out of the default one.
 CACHES = {
