@@ -151,14 +151,20 @@ def my_requests(request):
     return render(request, "opinions/list.html", {"requests": requests})
 
 
+def _finished_request(request, request_id) -> AnalysisRequest:
+    """A request the user may see whose opinion is recorded; reports exist only then."""
+    analysis = _visible_request(request, request_id)
+    if not hasattr(analysis, "opinion"):
+        raise Http404("The analysis has not finished.")
+    return analysis
+
+
 @require_GET
 @login_required
 def report_pdf(request, request_id):
     from opinions.report import render_report_pdf
 
-    analysis = _visible_request(request, request_id)
-    if not hasattr(analysis, "opinion"):
-        raise Http404("The analysis has not finished.")
+    analysis = _finished_request(request, request_id)
     path = render_report_pdf(analysis)
     return FileResponse(
         path.open("rb"), content_type="application/pdf", filename=f"osteolens-{analysis.public_id}.pdf"
@@ -171,9 +177,7 @@ def report_dicom(request, request_id):
     """The same PDF as a DICOM Encapsulated PDF in the de-identified study, for a PACS."""
     from opinions.report_dicom import render_report_dicom
 
-    analysis = _visible_request(request, request_id)
-    if not hasattr(analysis, "opinion"):
-        raise Http404("The analysis has not finished.")
+    analysis = _finished_request(request, request_id)
     path = render_report_dicom(analysis)
     return FileResponse(
         path.open("rb"), content_type="application/dicom", filename=f"osteolens-{analysis.public_id}.dcm"
