@@ -26,21 +26,23 @@ ARCHITECTURES = (*EFFICIENTNETS, "vit", "swin")
 
 
 class EfficientNetEncoder(nn.Module):
-    def __init__(self, name: str, in_channels: int) -> None:
+    def __init__(self, name: str, in_channels: int, norm_groups: int = 1) -> None:
         super().__init__()
-        # Group norm (one group: layer norm over each image's feature map) instead of MONAI's
+        # Group norm instead of MONAI's
         # batch norm. Measured here from scratch at 64 px: in eval mode the batch-norm
         # network's features shrank ~30x per stage and became input-independent (batch
         # std 1e-14 at the head), so every image got the same score (validation AUC 0.5)
         # while train mode looked fine. Group norm has no running statistics to go stale
-        # and works with the small batches a CPU affords.
+        # and works with the small batches a CPU affords. One group (layer norm over each
+        # image's whole feature map) is the default and what every older card was trained
+        # with; a recipe may ask for more (``params["efficientnet"]["norm_groups"]``).
         net = EfficientNetBN(
             name,
             pretrained=False,
             spatial_dims=2,
             in_channels=in_channels,
             num_classes=1,
-            norm=("group", {"num_groups": 1}),
+            norm=("group", {"num_groups": norm_groups}),
         )
         self.stem_padding, self.stem, self.bn0 = net._conv_stem_padding, net._conv_stem, net._bn0
         self.blocks = net._blocks
@@ -134,7 +136,8 @@ class RadiographClassifier(nn.Module):
 
 def build_encoder(architecture: str, in_channels: int, size: int, params: dict) -> nn.Module:
     if architecture in EFFICIENTNETS:
-        return EfficientNetEncoder(architecture, in_channels)
+        groups = params.get("efficientnet", {}).get("norm_groups", 1)
+        return EfficientNetEncoder(architecture, in_channels, norm_groups=groups)
     if architecture == "vit":
         v = params["vit"]
         return ViTEncoder(in_channels, size, v["patch"], v["hidden"], v["mlp"], v["layers"], v["heads"])

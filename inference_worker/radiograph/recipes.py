@@ -70,6 +70,11 @@ DEMO_TUNING = {
         "epochs": 8,
         "step_epochs": 6,
     },
+    # bone-xray (B3/B4 on 64 px lesion crops): eight norm groups in the EfficientNets.
+    # With one group both stayed at chance loss and predicted one class for every test
+    # image; on the same 192 / 48 crops B3 reached validation AUC 0.83-0.87 with eight
+    # groups against 0.48-0.76 with one (6 epochs, one seed). Spine keeps one group.
+    "bone-xray": {"params": {"efficientnet": {"norm_groups": 8}}},
 }
 
 TINY = {
@@ -101,7 +106,11 @@ def recipe(name: str, task: str | None = None, **overrides) -> dict:
     except KeyError:
         raise ValueError(f"unknown recipe {name!r}; use one of {', '.join(RECIPES)}") from None
     if name == "demo" and task:
-        chosen.update(copy.deepcopy(DEMO_TUNING.get(task, {})))
+        tuning = copy.deepcopy(DEMO_TUNING.get(task, {}))
+        # ``params`` is merged key by key so a task can add one setting without
+        # restating the architecture sizes.
+        chosen["params"].update(tuning.pop("params", {}))
+        chosen.update(tuning)
     for key, value in overrides.items():
         if value is not None:
             chosen[key] = value

@@ -38,6 +38,24 @@ def test_build_from_card_restores_the_same_network():
     torch.testing.assert_close(twin.eval()(x), net(x))
 
 
+def _groups(net):
+    return {m.num_groups for m in net.modules() if isinstance(m, torch.nn.GroupNorm)}
+
+
+def test_norm_groups_reach_the_efficientnet_from_the_recipe_and_card():
+    bone, spine = recipe("demo", "bone-xray")["params"], recipe("demo", "spine-xray")["params"]
+    assert _groups(build_classifier("efficientnet-b3", size=32, params=bone)) == {8}
+    assert _groups(build_classifier("efficientnet-b0", size=32, params=spine)) == {1}
+    # A card saved before the setting existed has no "efficientnet" key: one group, as
+    # it was trained, so the saved weights go back into the network they came from.
+    old = build_from_card(
+        {"architecture": "efficientnet-b0", "config": {"size": 32, "params": TINY["params"]}}
+    )
+    assert _groups(old) == {1}
+    new = build_from_card({"architecture": "efficientnet-b3", "config": {"size": 32, "params": bone}})
+    assert _groups(new) == {8}
+
+
 def test_paper_recipe_is_the_published_one():
     paper = recipe("paper")
     assert (paper["size"], paper["batch_size"], paper["epochs"], paper["lr"]) == (224, 128, 100, 0.1)

@@ -55,6 +55,9 @@ def test_flips_mirror_rows_and_columns_but_never_swap_views():
 def test_task_tuning_changes_only_that_tasks_demo_recipe():
     spine, bone = recipe("demo", "spine-xray"), recipe("demo", "bone-xray")
     assert (spine["optimizer"], spine["batch_size"]) == ("adamw", 8)
-    assert (bone["optimizer"], bone["batch_size"]) == ("sgd", 32) and bone == recipe("demo")
+    assert (bone["optimizer"], bone["batch_size"]) == ("sgd", 32)
+    # bone adds only the EfficientNets' norm groups; the architecture sizes are kept.
+    assert bone["params"].pop("efficientnet") == {"norm_groups": 8} and bone == recipe("demo")
+    assert "efficientnet" not in spine["params"] and "efficientnet" not in recipe("demo")["params"]
     assert recipe("tiny", "spine-xray") == recipe("tiny")  # tests stay tiny
     assert recipe("demo", "spine-xray", epochs=2)["epochs"] == 2  # the command line wins
