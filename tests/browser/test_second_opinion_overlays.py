@@ -17,7 +17,6 @@ import numpy as np
 import pydicom
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from cases.models import Instance
@@ -26,6 +25,7 @@ from inference_worker.sacral.artefacts import write_nifti
 from opinions import services
 from opinions.models import AnalysisRequest
 from tests.browser.harness_server import state
+from tests.browser.login import log_in_by_cookie
 from tests.browser.result_page import (  # noqa: F401 - the two fixtures
     after,
     browser_page_fixture,
@@ -36,7 +36,7 @@ from tests.browser.result_page import (  # noqa: F401 - the two fixtures
     wait_for_viewer,
 )
 from tests.conftest import make_user
-from tests.platform.opinions.results import sacral_result
+from tests.platform.opinions.results import record_sacral_with_artefacts
 from tests.platform.viewer.conftest import ingest_folder
 from viewer.selectors import STACK_ORDER
 
@@ -45,15 +45,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 BLOB_VOXEL = np.array([140.0, 330.0, 10.0])  # (x, y, z) on the RAS grid: off-centre in x and y
 BLOB_SIGMA_MM = 25.0
-
-
-def _log_in(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def _recorded_sacral_result(case, owner) -> tuple[AnalysisRequest, np.ndarray]:
@@ -69,14 +60,7 @@ def _recorded_sacral_result(case, owner) -> tuple[AnalysisRequest, np.ndarray]:
     write_nifti(heat, ct.affine, out / "gradcam.nii.gz")
     write_nifti((0.5 * heat).astype(np.float32), ct.affine, out / "scorecam.nii.gz")
     write_nifti((squared_mm < 10.0**2).astype(np.uint8), ct.affine, out / "labels.nii.gz")
-    result = sacral_result(str(analysis.public_id))
-    result["artefacts"] = {
-        "labels": "labels.nii.gz",
-        "gradcam": "gradcam.nii.gz",
-        "scorecam": "scorecam.nii.gz",
-    }
-    services.record_result(result)
-    analysis.refresh_from_db()
+    record_sacral_with_artefacts(analysis)
     return analysis, ct.affine[:3, :3] @ BLOB_VOXEL + ct.affine[:3, 3]
 
 
@@ -103,7 +87,7 @@ def test_sacral_heatmaps_sit_on_the_anatomy_they_were_computed_on(
     size = instances[nearest].columns, instances[nearest].rows
 
     page = browser_page
-    _log_in(page, live_server, owner)
+    log_in_by_cookie(page, live_server, owner)
     page.goto(live_server.url + reverse("opinions:detail", args=[analysis.public_id]))
     s = wait_for_viewer(page, "s.overlays.labelmap")
     assert s["sliceIndex"] == nearest  # the page opens on the tumour

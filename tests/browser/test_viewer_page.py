@@ -17,13 +17,13 @@ import numpy as np
 import pydicom
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from PIL import Image
 from scipy import ndimage
 
 from cases.models import Instance
 from tests.browser.harness_server import BUNDLE, WAIT_READY, state
+from tests.browser.login import log_in_by_cookie
 from tests.conftest import make_user
 from tests.platform.viewer.conftest import ingest_folder
 
@@ -39,15 +39,6 @@ STACK = '.olv-vp[data-viewport="stack"]'
 def _bundle_built():
     if not (BUNDLE / "viewer.js").exists():
         pytest.fail(f"the viewer bundle is missing at {BUNDLE}: run `npm ci && npm run build` first")
-
-
-def _login(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
 
 
 def _screenshot(page) -> np.ndarray:
@@ -73,7 +64,7 @@ def test_case_page_renders_a_stored_real_ct(viewer_page, live_server, real_data,
     owner = make_user("dora", "referrer")
     case = ingest_folder(real_data / "ct_dicom_series_j2k", owner=owner)
     page = viewer_page
-    _login(page, live_server, owner)
+    log_in_by_cookie(page, live_server, owner)
 
     page.goto(live_server.url + reverse("viewer:case", args=[case.public_id]))
     page.wait_for_function(WAIT_READY, timeout=20000)
@@ -106,7 +97,7 @@ def test_other_users_get_no_images(viewer_page, live_server, real_data, transact
     owner = make_user("dora", "referrer")
     other = make_user("dan", "referrer")
     case = ingest_folder(real_data / "ct_dicom_series_j2k", owner=owner)
-    _login(viewer_page, live_server, other)
+    log_in_by_cookie(viewer_page, live_server, other)
     response = viewer_page.goto(live_server.url + reverse("viewer:case", args=[case.public_id]))
     assert response.status == 404
     sop = Instance.objects.filter(series__study__case=case).first().sop_uid
@@ -135,7 +126,7 @@ def test_model_overlays_come_from_the_artefact_endpoints(
     np.save(folder / "mask.npy", np.repeat(disk[None], 20, axis=0))
     np.save(folder / "gradcam.npy", np.repeat(disk[None].astype(np.float32), 20, axis=0))
     page = viewer_page
-    _login(page, live_server, owner)
+    log_in_by_cookie(page, live_server, owner)
 
     page.goto(live_server.url + reverse("viewer:case", args=[case.public_id]))
     page.wait_for_function(
@@ -169,7 +160,7 @@ def test_preview_shows_the_opening_slice_until_the_live_render_replaces_it(
     owner = make_user("dora", "referrer")
     case = ingest_folder(real_data / "ct_dicom_series_j2k", owner=owner)
     page = viewer_page
-    _login(page, live_server, owner)
+    log_in_by_cookie(page, live_server, owner)
     url = live_server.url + reverse("viewer:case", args=[case.public_id])
 
     # While the Cornerstone code has not arrived (viewer.js held back: its request never

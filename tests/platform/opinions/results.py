@@ -48,3 +48,16 @@ def sacral_result(request_id: str, *, out_of_domain: bool = False, embedding=Non
         "synthetic_training": True,
         "disclaimer": "Research use only; not for clinical use",
     }
+
+
+SACRAL_ARTEFACTS = {"labels": "labels.nii.gz", "gradcam": "gradcam.nii.gz", "scorecam": "scorecam.nii.gz"}
+
+
+def record_sacral_with_artefacts(analysis) -> None:
+    """Record a sacral result naming the mask and both heat-maps a test wrote in the out dir."""
+    from opinions import services
+
+    result = sacral_result(str(analysis.public_id))
+    result["artefacts"] = dict(SACRAL_ARTEFACTS)
+    services.record_result(result)
+    analysis.refresh_from_db()

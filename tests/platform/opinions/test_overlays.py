@@ -20,7 +20,7 @@ from inference_worker.io.ct import load_ct
 from inference_worker.sacral.artefacts import write_nifti
 from opinions import services
 from opinions.models import AnalysisRequest
-from tests.platform.opinions.results import sacral_result
+from tests.platform.opinions.results import record_sacral_with_artefacts, sacral_result
 from tests.platform.viewer.conftest import ingest_folder
 from viewer.selectors import STACK_ORDER
 
@@ -53,14 +53,7 @@ def ct_request(real_data, dora):
     heat = np.clip((ct.hu + 1000.0) / 3000.0, 0, 1).astype(np.float32)
     write_nifti(heat, ct.affine, out / "gradcam.nii.gz")
     write_nifti(heat[::-1].copy(), ct.affine, out / "scorecam.nii.gz")
-    result = sacral_result(str(analysis.public_id))
-    result["artefacts"] = {
-        "labels": "labels.nii.gz",
-        "gradcam": "gradcam.nii.gz",
-        "scorecam": "scorecam.nii.gz",
-    }
-    services.record_result(result)
-    analysis.refresh_from_db()
+    record_sacral_with_artefacts(analysis)
     return analysis, ct
 
 
