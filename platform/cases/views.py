@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
@@ -20,13 +18,6 @@ from cases.models import Instance
 PAGE_SIZE = 25
 
 
-def _cases_in_open_reads(user) -> set[int]:
-    """Cases the user is reading in a quiz right now: the library must not list them,
-    or their diagnosis column would give the answer away (settings.PENDING_READS)."""
-    path = getattr(settings, "PENDING_READS", "")
-    return set(import_string(path)(user)) if path else set()
-
-
 @require_GET
 @login_required
 def library(request):
@@ -34,8 +25,9 @@ def library(request):
     filter form, a function of the query string alone, and the results, keyed on who
     may see what, the query, the page and the data version. Neither holds anything
     about the user beyond what the key names. The form (a costly object to build) is
-    only built when a fragment has to be rendered."""
-    pending = _cases_in_open_reads(request.user)
+    only built when a fragment has to be rendered. The whole page around them is cached
+    too, per user (library_cache.cached_page), with the CSRF token put in per request."""
+    version, pending = library_cache.version_and_hidden(request.user)
     page_number = request.GET.get("page") or ""
     query = request.GET.copy()
     query.pop("page", None)
@@ -62,21 +54,24 @@ def library(request):
         query=query_items,
         pending=pending,
         page=page_number,
-        version=library_cache.data_version(),
+        version=version,
     )
-    filters_html = library_cache.cached_fragment(
-        library_cache.query_key("filters", query_items),
-        lambda: render_to_string("cases/_library_filters.html", {"form": filter_form()}),
-    )
-    return render(
-        request,
-        "cases/library.html",
-        {
+    filters_key = library_cache.query_key("filters", query_items)
+
+    def page(csrf_token: str) -> str:
+        filters_html = library_cache.cached_fragment(
+            filters_key, lambda: render_to_string("cases/_library_filters.html", {"form": filter_form()})
+        )
+        context = {
             # Our own templates' output, escaped when it was rendered.
             "filters_html": mark_safe(filters_html),  # noqa: S308
             "results_html": mark_safe(library_cache.cached_fragment(results_key, results)),  # noqa: S308
-        },
-    )
+        }
+        if csrf_token:
+            context["csrf_token"] = csrf_token
+        return render_to_string("cases/library.html", context, request)
+
+    return library_cache.cached_page(request, (results_key, filters_key), page)
 
 
 def _visible_case(request, public_id):

@@ -164,7 +164,8 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
 
 # Teaching: pages and image endpoints hide a case's answers while a resident reads it.
 VIEWER_ANSWER_POLICY = "teaching.selectors.answers_hidden_for"
-PENDING_READS = "teaching.selectors.pending_case_ids"
+# The cases a user is reading in a quiz, as SQL (the library hides them).
+PENDING_READS = "teaching.selectors.pending_case_ids_sql"
 TEACHING_AUTO_ANALYSE = env_bool("TEACHING_AUTO_ANALYSE", True)
 
 REST_FRAMEWORK = {
@@ -182,9 +183,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
 }
 
-# Sessions live in the database alone, read on every request (accounts.session_store).
-# A cached_db engine on these per-process memory caches let a session ended in one web
-# process (logout) stay valid in the others.
+# Sessions: in the database, read on every request (accounts.session_store); with a
+# cache that every web process shares (CACHE_URL=redis://...), Django's cached_db on it
+# (accounts.shared_cache_sessions). Never cached_db on the per-process memory caches
+# below: a session ended in one web process (logout) would stay valid in the others.
 SESSION_ENGINE = "accounts.session_store"
 # The library list's rendered fragments (cases.library_cache) get a cache of their own,
 # so that many distinct list pages never push other entries out of the default one.
@@ -196,6 +198,15 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 2000},
     },
 }
+CACHE_URL = env_url("CACHE_URL", "", ("redis", "rediss")) if env_str("CACHE_URL") else ""
+if CACHE_URL:
+    CACHES["sessions"] = {
+        "BACKEND": "config.redis_cache.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "osteolens",
+    }
+    SESSION_ENGINE = "accounts.shared_cache_sessions"
+    SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from django.db import connections, router
 from django.db.models import QuerySet
 
 from cases.models import Case
@@ -206,15 +207,33 @@ def set_splits(teaching_set: TeachingSet) -> list[str]:
     return [s for s in vocab.SPLITS if s in found]
 
 
+def pending_case_ids_sql(user, connection) -> tuple[str, list] | None:
+    """A SELECT of the cases the user has opened for reading but not committed (one
+    column), or None when there can be none; settings.PENDING_READS names this, so that
+    the library can ask for them in the same round trip as its data version."""
+    # Fixed SQL text: building the same query through the ORM cost three times the CPU
+    # of running it (0.38 against 0.11 ms in process, tests/bench/bench_library.py).
+    # No ORDER BY: only the set is wanted.
+    if user.pk is None:
+        return None
+    quote = connection.ops.quote_name
+    column = {name: quote(Read._meta.get_field(name).column) for name in ("case", "reader", "committed_at")}
+    sql = (
+        f"SELECT {column['case']} FROM {quote(Read._meta.db_table)} "  # noqa: S608 - names from the model
+        f"WHERE {column['reader']} = %s AND {column['committed_at']} IS NULL"
+    )
+    return sql, [user.pk]
+
+
 def pending_case_ids(user) -> set[int]:
     """Cases the user has opened for reading but not committed: pages showing answers should hide them."""
-    # Asked on every library and image request: no ORDER BY (the model's default
-    # ordering), since only the set is wanted.
-    return set(
-        Read.objects.filter(reader=user, committed_at__isnull=True)
-        .order_by()
-        .values_list("case_id", flat=True)
-    )
+    connection = connections[router.db_for_read(Read)]
+    query = pending_case_ids_sql(user, connection)
+    if query is None:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def committed_reads(user=None, *, kinds=None) -> QuerySet:

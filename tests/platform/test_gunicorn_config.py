@@ -13,6 +13,7 @@ def test_settings_keep_connections_and_threads():
     config = runpy.run_path(str(CONFIG))
     assert config["worker_class"] == "gthread"
     assert config["keepalive"] > 0
+    assert config["reuse_port"] is True  # a listening socket per worker: connections spread evenly
 
 
 def test_worker_freezes_the_loaded_application_out_of_the_collector():

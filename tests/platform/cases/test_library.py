@@ -180,3 +180,65 @@ def test_modality_filter_follows_images_added_by_ingest(client_for, rita, tmp_pa
     ct_slice(np.zeros((16, 16))).save_as(tmp_path / "slice.dcm", enforce_file_format=True)
     ingest_paths([tmp_path / "slice.dcm"], case=case)
     assert labels_on_page(c.get(reverse("cases:library"), {"modality": "CT"})) == ["later-ct"]
+
+
+# --- the cached page around the list ------------------------------------------------------
+
+
+def _logout_token(html: str) -> str:
+    form = re.search(r'<form method="post" action="/accounts/logout/">(.*?)</form>', html, re.S).group(1)
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+
+
+def test_cached_page_gives_a_fresh_working_csrf_token_every_time(rita):
+    from django.test import Client
+
+    make_case(label="lib-1")
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(rita)
+    first = c.get(reverse("cases:library")).content.decode()
+    second = c.get(reverse("cases:library")).content.decode()
+    # The second answer is the cached page: same list, a newly masked token, no placeholder.
+    assert labels_on_page_html(first) == labels_on_page_html(second) == ["lib-1"]
+    tokens = {_logout_token(first), _logout_token(second)}
+    assert len(tokens) == 2
+    assert "placeholder" not in second
+    response = c.post(reverse("logout"), {"csrfmiddlewaretoken": _logout_token(second)})
+    assert response.status_code == 302
+    assert c.get(reverse("cases:library")).status_code == 302  # logged out: sent to log in
+
+
+def test_cached_page_shows_each_user_their_own_name(client_for, rita, sam):
+    make_case(label="lib-1")
+    # rita and sam see the same cases (one cached list) but their own top bar.
+    for _ in range(2):
+        rita_html = client_for(rita).get(reverse("cases:library")).content.decode()
+        sam_html = client_for(sam).get(reverse("cases:library")).content.decode()
+        assert "rita · Resident (junior)" in rita_html and "sam ·" not in rita_html
+        assert "sam · Resident (senior)" in sam_html and "rita ·" not in sam_html
+    rita.seniority = "senior"
+    rita.save()
+    assert "rita · Resident (senior)" in client_for(rita).get(reverse("cases:library")).content.decode()
+
+
+def test_messages_are_shown_once_on_a_cached_page(client_for, rita):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    make_case(label="lib-1")
+    c = client_for(rita)
+    c.get(reverse("cases:library"))  # the page is cached now
+    # The cookie a previous response sets after messages.success(request, ...).
+    storage = CookieStorage(RequestFactory().get("/"))
+    storage.add(constants.SUCCESS, "Cohort imported: 3 cases")
+    previous = HttpResponse()
+    storage.update(previous)
+    c.cookies[storage.cookie_name] = previous.cookies[storage.cookie_name].value
+    assert "Cohort imported: 3 cases" in c.get(reverse("cases:library")).content.decode()
+    assert "Cohort imported: 3 cases" not in c.get(reverse("cases:library")).content.decode()
+
+
+def labels_on_page_html(html: str) -> list[str]:
+    return re.findall(r'<td><a href="/cases/[0-9a-f-]{36}/">([^<]+)</a>', html)
