@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from cases.models import Series
 from teaching import services
 from teaching.models import Read, TeachingNote, TeachingSet
+from tests.platform.factories import make_case
 from tests.platform.teaching.helpers import add_image, held_out_case, make_opinion
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +277,38 @@ def test_case_page_hides_answers_while_the_case_is_being_read(client_for, alice,
     after = c.get(case_url).content.decode()
     assert "Giant cell tumour" in after
     assert secret_case.label in c.get(library_url).content.decode()
+
+
+def test_the_hiding_policy_follows_every_read_state(alice, rita, sam):
+    """answers_hidden_for, state by state (the viewer asks it for every file with text)."""
+    from django.utils import timezone
+
+    from teaching.models import SetItem, TeachingSet
+    from teaching.selectors import answers_hidden_for
+
+    case, other_case = make_case(label="policy-1"), make_case(label="policy-2")
+    teaching_set = TeachingSet.objects.create(title="Study", task="sacral-ct", created_by=alice)
+    item = SetItem.objects.create(teaching_set=teaching_set, case=case)
+    assert not answers_hidden_for(rita, case)
+
+    quiz = Read.objects.create(reader=rita, case=case, kind=Read.Kind.QUIZ)
+    assert answers_hidden_for(rita, case)  # open read
+    assert not answers_hidden_for(sam, case) and not answers_hidden_for(rita, other_case)
+    quiz.committed_at = timezone.now()
+    quiz.save()
+    assert not answers_hidden_for(rita, case)
+
+    now = timezone.now()
+    Read.objects.create(reader=rita, case=case, item=item, kind=Read.Kind.UNAIDED, committed_at=now)
+    assert answers_hidden_for(rita, case)  # unaided done, the aided pass still to come
+    Read.objects.create(reader=sam, case=case, item=item, kind=Read.Kind.AIDED, committed_at=now)
+    assert answers_hidden_for(rita, case)  # someone else's aided read does not count
+    aided = Read.objects.create(reader=rita, case=case, item=item, kind=Read.Kind.AIDED)
+    assert answers_hidden_for(rita, case)  # aided read open
+    aided.committed_at = timezone.now()
+    aided.save()
+    assert not answers_hidden_for(rita, case)
+
+    Read.objects.create(reader=sam, case=other_case, kind=Read.Kind.UNAIDED, committed_at=now)
+    assert answers_hidden_for(sam, other_case)  # unaided with no item: no aided read can ever release it
+    assert not answers_hidden_for(AnonymousUser(), case)
