@@ -73,26 +73,26 @@ _FULL_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
 
 
 def sacral_tumour_component(tumour: np.ndarray, sacrum: np.ndarray) -> np.ndarray:
-    """The one tumour component to keep: the one sharing most border with the sacrum.
+    """The one tumour component to keep: the largest of those touching the sacrum.
 
     A sacral tumour grows from the sacrum, so the true component touches it. Bowel and
     rectum in front of the sacrum look like a presacral soft-tissue mass, and a false blob
     there can be larger than the true tumour; the seed paper's "largest component" then
-    keeps the wrong one. Contact is counted as the component's voxels within one voxel
-    (26-neighbourhood) of the predicted sacrum. With no sacrum, or no component touching
-    it, the largest component is kept as before.
+    keeps the wrong one. Touching means a voxel within one voxel (26-neighbourhood) of the
+    predicted sacrum. Among touching components the largest wins, not the one with most
+    contact: small false fragments inside the sacrum touch it all round. With no sacrum,
+    or no component touching it, the largest component is kept as before.
     """
     components, n = ndi.label(tumour, structure=_FULL_CONNECTIVITY)
     if n <= 1:
         return components > 0
     sizes = np.bincount(components.ravel(), minlength=n + 1)[1:]
-    contact = np.zeros(n, dtype=np.int64)
+    touching = np.zeros(n, dtype=bool)
     if sacrum.any():
         near = ndi.binary_dilation(sacrum, structure=_FULL_CONNECTIVITY)
-        contact = np.bincount(components[near].ravel(), minlength=n + 1)[1:]
-    # Most contact first; size breaks ties (and decides alone when nothing touches).
-    best = int(np.lexsort((sizes, contact))[-1]) + 1
-    return components == best
+        touching = np.bincount(components[near].ravel(), minlength=n + 1)[1:] > 0
+    candidates = np.where(touching, sizes, -1) if touching.any() else sizes
+    return components == int(np.argmax(candidates)) + 1
 
 
 def keep_components(labels: torch.Tensor) -> torch.Tensor:

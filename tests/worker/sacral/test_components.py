@@ -202,3 +202,18 @@ def _metatensor(shape):
     from monai.data import MetaTensor
 
     return MetaTensor(torch.zeros((1, *shape)), affine=torch.as_tensor(np.diag([4.0, 4, 4, 1])))
+
+
+def test_largest_touching_component_beats_a_fragment_with_more_sacral_contact():
+    from inference_worker.sacral.segmentation import sacral_tumour_component
+
+    sacrum = np.zeros((40, 40, 30), bool)
+    sacrum[10:30, 20:35, 5:25] = True
+    tumour = np.zeros_like(sacrum)
+    tumour[15:19, 24:28, 10:14] = True  # 64-voxel fragment inside the sacrum: all contact
+    sacrum[15:19, 24:28, 10:14] = False
+    tumour[12:28, 8:19, 8:22] = True  # the tumour, one voxel in front of the sacrum...
+    tumour[18:20, 19, 14:16] = True  # ...touching it through 4 voxels only
+    tumour[32:40, 0:15, 0:30] = True  # a blob larger still, two voxels off the sacrum
+    kept = sacral_tumour_component(tumour, sacrum)
+    assert kept.sum() == 16 * 11 * 14 + 4 and kept[12:28, 8:19, 8:22].all()
