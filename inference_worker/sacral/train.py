@@ -115,7 +115,10 @@ def train_segmenter(
     net.train()
     running = None
     for step in range(steps):
-        pairs = [_random_patch(train[rng.integers(len(train))], patch, rng) for _ in range(SEG_BATCH)]
+        pairs = [
+            _random_patch(train[rng.integers(len(train))], patch, rng)
+            for _ in range(config.get("batch", SEG_BATCH))
+        ]
         x = _intensity_jitter(torch.stack([p[0] for p in pairs]), rng).to(device)
         y = torch.stack([p[1] for p in pairs]).long().to(device)
         opt.zero_grad()
