@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from inference_worker.evaluation.metrics import dice_per_structure
 from inference_worker.sacral import segmentation as seg_mod
