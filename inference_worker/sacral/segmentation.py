@@ -2,7 +2,8 @@
 
 A small MONAI UNet on a coarse grid (the card's spacing: 4 mm in the current training),
 sliding-window inference, one connected component kept per structure (so exactly one
-tumour and one of each bone remain), then the labels are brought back to the CT's own
+tumour and one of each bone remain: the largest for each bone, the one touching the
+sacrum for the tumour), then the labels are brought back to the CT's own
 grid by interpolating the class probabilities.
 """
 
@@ -63,9 +64,50 @@ def predict_probabilities(net: torch.nn.Module, image: torch.Tensor, roi, device
 
 
 def keep_largest(labels: torch.Tensor) -> torch.Tensor:
-    """(1, X, Y, Z) integer labels with one connected component per structure."""
+    """(1, X, Y, Z) integer labels with the largest connected component of each structure."""
     post = KeepLargestConnectedComponent(applied_labels=list(STRUCTURES.values()), independent=True)
     return post(labels)
+
+
+_FULL_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
+
+
+def sacral_tumour_component(tumour: np.ndarray, sacrum: np.ndarray) -> np.ndarray:
+    """The one tumour component to keep: the largest of those touching the sacrum.
+
+    A sacral tumour grows from the sacrum, so the true component touches it. Bowel and
+    rectum in front of the sacrum look like a presacral soft-tissue mass, and a false blob
+    there can be larger than the true tumour; the seed paper's "largest component" then
+    keeps the wrong one. Touching means a voxel within one voxel (26-neighbourhood) of the
+    predicted sacrum. Among touching components the largest wins, not the one with most
+    contact: small false fragments inside the sacrum touch it all round. With no sacrum,
+    or no component touching it, the largest component is kept as before.
+    """
+    components, n = ndi.label(tumour, structure=_FULL_CONNECTIVITY)
+    if n <= 1:
+        return components > 0
+    sizes = np.bincount(components.ravel(), minlength=n + 1)[1:]
+    touching = np.zeros(n, dtype=bool)
+    if sacrum.any():
+        near = ndi.binary_dilation(sacrum, structure=_FULL_CONNECTIVITY)
+        touching = np.bincount(components[near].ravel(), minlength=n + 1)[1:] > 0
+    candidates = np.where(touching, sizes, -1) if touching.any() else sizes
+    return components == int(np.argmax(candidates)) + 1
+
+
+def keep_components(labels: torch.Tensor) -> torch.Tensor:
+    """(1, X, Y, Z) integer labels with one connected component per structure.
+
+    Each bone keeps its largest component; the tumour keeps the component touching the
+    kept sacrum most (see ``sacral_tumour_component``).
+    """
+    tumour_value, sacrum_value = STRUCTURES["tumour"], STRUCTURES["sacrum"]
+    raw_tumour = np.asarray(labels[0]) == tumour_value
+    # MONAI's transform may edit its input in place: give it a copy.
+    out = np.asarray(keep_largest(labels.clone())[0]).copy()
+    out[out == tumour_value] = 0
+    out[sacral_tumour_component(raw_tumour, out == sacrum_value)] = tumour_value
+    return torch.as_tensor(out, dtype=labels.dtype)[None]
 
 
 def _grid_map(source_affine: np.ndarray, target_affine: np.ndarray) -> np.ndarray:
@@ -135,15 +177,8 @@ def segment(net: torch.nn.Module, hu: np.ndarray, affine: np.ndarray, config: di
     """Segment one CT. Returns labels on the CT grid and on the coarse grid, plus confidence."""
     image = prepare_image(hu, affine, grid_spacing(config))
     probs = predict_probabilities(net, image, config["roi"], device)
-    coarse = keep_largest(probs.argmax(0, keepdim=True)).to(torch.uint8)
-    # Suppress each structure's probability outside (a one-voxel margin around) its kept
-    # component, so interpolation cannot resurrect a discarded blob on the fine grid.
-    keep = probs.clone()
-    coarse_np = coarse[0].numpy()
-    for value in STRUCTURES.values():
-        allowed = ndi.binary_dilation(coarse_np == value, iterations=1)
-        keep[value][torch.as_tensor(~allowed)] = 0.0
-    labels = resample_probabilities(keep, affine_of(image), hu.shape, affine)
+    coarse_np = keep_components(probs.argmax(0, keepdim=True)).to(torch.uint8)[0].numpy()
+    labels = labels_on_grid(probs, coarse_np, affine_of(image), hu.shape, affine)
     foreground = coarse_np > 0
     confidence = float(probs.max(0).values.numpy()[foreground].mean()) if foreground.any() else 0.0
     return {
@@ -151,8 +186,22 @@ def segment(net: torch.nn.Module, hu: np.ndarray, affine: np.ndarray, config: di
         "coarse_labels": coarse_np,
         "coarse_affine": affine_of(image),
         "coarse_image": image[0].numpy(),
+        "coarse_probabilities": probs,
         "confidence": confidence,
     }
+
+
+def labels_on_grid(probs, coarse_labels: np.ndarray, coarse_affine, shape, affine) -> np.ndarray:
+    """The kept coarse components brought to another grid (the CT's) through their probabilities.
+
+    Each structure's probability is suppressed outside (a one-voxel margin around) its
+    kept component, so interpolation cannot resurrect a discarded blob on the fine grid.
+    """
+    keep = probs.clone()
+    for value in STRUCTURES.values():
+        allowed = ndi.binary_dilation(coarse_labels == value, iterations=1)
+        keep[value][torch.as_tensor(~allowed)] = 0.0
+    return resample_probabilities(keep, coarse_affine, shape, affine)
 
 
 def structure_volumes(labels: np.ndarray, affine: np.ndarray) -> dict:

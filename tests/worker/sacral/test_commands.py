@@ -84,6 +84,9 @@ def test_evaluate_command_reports_every_model(tiny_models, tiny_cohort, tmp_path
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 2
     assert set(result["segmentation"]["dice"]) == {"tumour", "left_hip", "right_hip", "sacrum"}
+    per_case = result["segmentation"]["per_case"]
+    assert len(per_case) == 2 and {"tumour", "tumour_largest_component"} <= set(per_case[0])
+    assert result["segmentation"]["tumour_dice_largest_component"] is not None
     assert set(result["ablation"]) == {"image_only", "image_clinical", "image_location", "fusion"}
     for key in ("six_class_fusion", "malignancy", "malignancy_with_reader"):
         assert {"n", "auc_macro", "f1_macro", "accuracy", "confusion_matrix", "calibration_error"} <= set(

@@ -140,3 +140,80 @@ def test_stacker_with_one_class_passes_the_model_through():
     np.testing.assert_allclose(
         apply_stacker(stacker, np.array([0.2, 0.8]), readers[:2]), [0.2, 0.8], atol=1e-6
     )
+
+
+def _pelvis_labels_with_false_blob():
+    """A sacrum block, a small tumour touching it and a larger 'tumour' blob in front of it."""
+    labels = np.zeros((40, 40, 30), np.int64)
+    labels[15:25, 25:35, 5:25] = 4  # sacrum
+    labels[2:8, 20:30, 5:25] = 2  # left hip
+    labels[32:38, 20:30, 5:25] = 3  # right hip
+    labels[32:33, 5:6, 2:3] = 3  # a stray right-hip speck, away from the bone
+    labels[17:23, 21:25, 10:16] = 1  # true tumour: 144 voxels against the sacrum's front
+    labels[14:26, 4:12, 8:20] = 1  # presacral false blob: 1152 voxels, 9 voxels in front
+    return labels
+
+
+def test_tumour_component_touching_the_sacrum_is_kept_over_a_larger_false_blob():
+    from inference_worker.sacral.segmentation import keep_components, keep_largest
+
+    labels = torch.as_tensor(_pelvis_labels_with_false_blob())[None]
+    kept = keep_components(labels)[0].numpy()
+    tumour = kept == 1
+    assert tumour.sum() == 144 and tumour[17:23, 21:25, 10:16].all()
+    assert not tumour[14:26, 4:12, 8:20].any()
+    # Bones still keep their largest component.
+    assert (kept == 3).sum() == 6 * 10 * 20 and kept[32, 5, 2] == 0
+    assert (kept == 4).sum() == 10 * 10 * 20 and (kept == 2).sum() == 6 * 10 * 20
+    # The paper's largest-component rule keeps the false blob: the case this rule fixes.
+    assert (keep_largest(labels)[0].numpy() == 1)[14:26, 4:12, 8:20].all()
+
+
+def test_tumour_falls_back_to_the_largest_component_without_sacral_contact():
+    from inference_worker.sacral.segmentation import keep_components
+
+    labels = _pelvis_labels_with_false_blob()
+    labels[17:23, 21:25, 10:16] = 0
+    labels[17:20, 15:17, 10:12] = 1  # a small blob not touching the sacrum either
+    kept = keep_components(torch.as_tensor(labels)[None])[0].numpy()
+    assert (kept == 1).sum() == 1152
+    labels[labels == 4] = 0  # no sacrum predicted at all: largest again
+    kept = keep_components(torch.as_tensor(labels)[None])[0].numpy()
+    assert (kept == 1).sum() == 1152
+
+
+def test_segment_drops_a_larger_tumour_blob_away_from_the_sacrum(monkeypatch):
+    from inference_worker.sacral import segmentation as seg_mod
+
+    labels = _pelvis_labels_with_false_blob()
+    probs = torch.nn.functional.one_hot(torch.as_tensor(labels), 5).permute(3, 0, 1, 2).float()
+    monkeypatch.setattr(seg_mod, "predict_probabilities", lambda *a, **k: probs)
+    monkeypatch.setattr(seg_mod, "prepare_image", lambda hu, affine, spacing: _metatensor(labels.shape))
+    config = {**DEFAULT_CONFIG, "roi": [16, 16, 16], "spacing": [4.0, 4.0, 4.0]}
+    out = seg_mod.segment(None, np.zeros((80, 80, 60), np.float32), np.diag([2.0, 2, 2, 1]), config, "cpu")
+    assert (out["coarse_labels"] == 1).sum() == 144
+    fine = out["labels"] == 1
+    # The fine-grid tumour sits where the true tumour is (coarse x 17..22 -> fine 34..45), not the blob.
+    assert fine.any() and not fine[:, 8:24].any()
+    assert 30 <= np.argwhere(fine)[:, 0].min() and np.argwhere(fine)[:, 0].max() <= 48
+
+
+def _metatensor(shape):
+    from monai.data import MetaTensor
+
+    return MetaTensor(torch.zeros((1, *shape)), affine=torch.as_tensor(np.diag([4.0, 4, 4, 1])))
+
+
+def test_largest_touching_component_beats_a_fragment_with_more_sacral_contact():
+    from inference_worker.sacral.segmentation import sacral_tumour_component
+
+    sacrum = np.zeros((40, 40, 30), bool)
+    sacrum[10:30, 20:35, 5:25] = True
+    tumour = np.zeros_like(sacrum)
+    tumour[15:19, 24:28, 10:14] = True  # 64-voxel fragment inside the sacrum: all contact
+    sacrum[15:19, 24:28, 10:14] = False
+    tumour[12:28, 8:19, 8:22] = True  # the tumour, one voxel in front of the sacrum...
+    tumour[18:20, 19, 14:16] = True  # ...touching it through 4 voxels only
+    tumour[32:40, 0:15, 0:30] = True  # a blob larger still, two voxels off the sacrum
+    kept = sacral_tumour_component(tumour, sacrum)
+    assert kept.sum() == 16 * 11 * 14 + 4 and kept[12:28, 8:19, 8:22].all()
