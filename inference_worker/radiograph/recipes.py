@@ -114,4 +114,21 @@ def recipe(name: str, task: str | None = None, **overrides) -> dict:
     for key, value in overrides.items():
         if value is not None:
             chosen[key] = value
+    if overrides.get("epochs") is not None:
+        for own in chosen.get("architectures", {}).values():
+            own.pop("epochs", None)
+            own.pop("step_epochs", None)
+    return chosen
+
+
+def for_architecture(recipe: dict, architecture: str) -> dict:
+    """The recipe one network trains with: top-level keys of ``recipe["architectures"]``'s
+    entry for it (a task's per-network training settings) override the shared ones.
+
+    An ``epochs`` given to ``recipe`` (the command line's ``--epochs``) still wins for every
+    network: ``recipe`` then drops the per-network epochs, so smoke runs stay short.
+    """
+    chosen = {k: v for k, v in recipe.items() if k != "architectures"}
+    own = copy.deepcopy(recipe.get("architectures", {}).get(architecture, {}))
+    chosen.update(own)
     return chosen

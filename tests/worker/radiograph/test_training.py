@@ -61,3 +61,16 @@ def test_task_tuning_changes_only_that_tasks_demo_recipe():
     assert "efficientnet" not in spine["params"] and "efficientnet" not in recipe("demo")["params"]
     assert recipe("tiny", "spine-xray") == recipe("tiny")  # tests stay tiny
     assert recipe("demo", "spine-xray", epochs=2)["epochs"] == 2  # the command line wins
+
+
+def test_per_network_settings_override_the_shared_ones_but_not_a_given_epoch_count(monkeypatch):
+    from inference_worker.radiograph import recipes
+
+    own = {"vit": {"lr": 5e-4, "epochs": 30, "step_epochs": 24}}
+    monkeypatch.setitem(recipes.DEMO_TUNING, "bone-xray", {"optimizer": "adamw", "architectures": own})
+    r = recipe("demo", "bone-xray")
+    vit, b3 = recipes.for_architecture(r, "vit"), recipes.for_architecture(r, "efficientnet-b3")
+    assert (vit["lr"], vit["epochs"], vit["step_epochs"], vit["optimizer"]) == (5e-4, 30, 24, "adamw")
+    assert (b3["lr"], b3["epochs"]) == (r["lr"], r["epochs"]) and "architectures" not in b3
+    assert recipes.for_architecture(recipe("demo", "bone-xray", epochs=2), "vit")["epochs"] == 2
+    assert recipes.DEMO_TUNING["bone-xray"]["architectures"] == own  # recipe() copied, not consumed
