@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference_worker.radiograph.networks import build_classifier
-from inference_worker.radiograph.recipes import recipe
+from inference_worker.radiograph.recipes import for_architecture, recipe
 from inference_worker.radiograph.training import _balanced_indices, predict, train_classifier
 
 
@@ -55,9 +55,16 @@ def test_flips_mirror_rows_and_columns_but_never_swap_views():
 def test_task_tuning_changes_only_that_tasks_demo_recipe():
     spine, bone = recipe("demo", "spine-xray"), recipe("demo", "bone-xray")
     assert (spine["optimizer"], spine["batch_size"]) == ("adamw", 8)
-    assert (bone["optimizer"], bone["batch_size"]) == ("sgd", 32)
+    assert (bone["optimizer"], bone["batch_size"], bone["epochs"]) == ("adamw", 8, 8)
+    assert {a: for_architecture(bone, a)["epochs"] for a in ("efficientnet-b3", "vit", "swin")} == {
+        "efficientnet-b3": 8,
+        "vit": 30,
+        "swin": 30,
+    }
     # bone adds only the EfficientNets' norm groups; the architecture sizes are kept.
-    assert bone["params"].pop("efficientnet") == {"norm_groups": 8} and bone == recipe("demo")
+    assert bone["params"].pop("efficientnet") == {"norm_groups": 8}
+    assert bone["params"] == recipe("demo")["params"]
+    assert recipe("tiny", "bone-xray") == recipe("tiny")
     assert "efficientnet" not in spine["params"] and "efficientnet" not in recipe("demo")["params"]
     assert recipe("tiny", "spine-xray") == recipe("tiny")  # tests stay tiny
     assert recipe("demo", "spine-xray", epochs=2)["epochs"] == 2  # the command line wins
