@@ -14,6 +14,7 @@ from inference_worker.radiograph.data import labels, load_views, manifest_path, 
 from inference_worker.radiograph.domain import fit_domain
 from inference_worker.radiograph.models import model_config, save_imaging_model, score_and_embed
 from inference_worker.radiograph.networks import build_classifier
+from inference_worker.radiograph.recipes import for_architecture
 from inference_worker.radiograph.training import train_classifier
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ DOMAIN = "domain"
 
 
 def _fit_one(architecture, recipe, x_tr, y_tr, x_val, y_val, seed):
+    recipe = for_architecture(recipe, architecture)
     network = build_classifier(architecture, size=recipe["size"], params=recipe["params"])
     return train_classifier(
         network, x_tr, y_tr, x_val, y_val, recipe, seed=seed, log=lambda m: log.info("%s %s", architecture, m)
@@ -61,7 +63,7 @@ def train_all(data, *, out, recipe: dict, seed: int = 0, architectures=IMAGING, 
                 progress(f"{arch} fold {k + 1}", done / steps)
         net, info = _fit_one(arch, recipe, xn_tr, y_tr, xn_val, y_val, seed + a)
         val_p, _ = score_and_embed(net, xn_val)
-        config = model_config(recipe, mean=mean, std=std)
+        config = model_config(for_architecture(recipe, arch), mean=mean, std=std)
         from sklearn.metrics import roc_auc_score
 
         metrics = {

@@ -29,7 +29,7 @@ IMAGING = {
     "spine-xray": ("ap", "lateral", "concat", "chconcat"),
 }
 # The runs of docs/evaluation/radiographs.md: (train seed, test seed, train n, test n).
-DEFAULTS = {"bone-xray": (23, 22, 240, 200), "spine-xray": (11, 12, 300, 200)}
+DEFAULTS = {"bone-xray": (31, 22, 480, 200), "spine-xray": (11, 12, 300, 200)}
 
 
 def _worker(*args: str, nice: bool = False) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference_worker.radiograph.networks import build_classifier
-from inference_worker.radiograph.recipes import recipe
+from inference_worker.radiograph.recipes import for_architecture, recipe
 from inference_worker.radiograph.training import _balanced_indices, predict, train_classifier
 
 
@@ -55,9 +55,29 @@ def test_flips_mirror_rows_and_columns_but_never_swap_views():
 def test_task_tuning_changes_only_that_tasks_demo_recipe():
     spine, bone = recipe("demo", "spine-xray"), recipe("demo", "bone-xray")
     assert (spine["optimizer"], spine["batch_size"]) == ("adamw", 8)
-    assert (bone["optimizer"], bone["batch_size"]) == ("sgd", 32)
+    assert (bone["optimizer"], bone["batch_size"], bone["epochs"]) == ("adamw", 8, 8)
+    assert {a: for_architecture(bone, a)["epochs"] for a in ("efficientnet-b3", "vit", "swin")} == {
+        "efficientnet-b3": 8,
+        "vit": 30,
+        "swin": 30,
+    }
     # bone adds only the EfficientNets' norm groups; the architecture sizes are kept.
-    assert bone["params"].pop("efficientnet") == {"norm_groups": 8} and bone == recipe("demo")
+    assert bone["params"].pop("efficientnet") == {"norm_groups": 8}
+    assert bone["params"] == recipe("demo")["params"]
+    assert recipe("tiny", "bone-xray") == recipe("tiny")
     assert "efficientnet" not in spine["params"] and "efficientnet" not in recipe("demo")["params"]
     assert recipe("tiny", "spine-xray") == recipe("tiny")  # tests stay tiny
     assert recipe("demo", "spine-xray", epochs=2)["epochs"] == 2  # the command line wins
+
+
+def test_per_network_settings_override_the_shared_ones_but_not_a_given_epoch_count(monkeypatch):
+    from inference_worker.radiograph import recipes
+
+    own = {"vit": {"lr": 5e-4, "epochs": 30, "step_epochs": 24}}
+    monkeypatch.setitem(recipes.DEMO_TUNING, "bone-xray", {"optimizer": "adamw", "architectures": own})
+    r = recipe("demo", "bone-xray")
+    vit, b3 = recipes.for_architecture(r, "vit"), recipes.for_architecture(r, "efficientnet-b3")
+    assert (vit["lr"], vit["epochs"], vit["step_epochs"], vit["optimizer"]) == (5e-4, 30, 24, "adamw")
+    assert (b3["lr"], b3["epochs"]) == (r["lr"], r["epochs"]) and "architectures" not in b3
+    assert recipes.for_architecture(recipe("demo", "bone-xray", epochs=2), "vit")["epochs"] == 2
+    assert recipes.DEMO_TUNING["bone-xray"]["architectures"] == own  # recipe() copied, not consumed
