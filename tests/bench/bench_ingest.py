@@ -166,6 +166,16 @@ def peak_rss_kib(pid: int) -> int:
     return total
 
 
+def _postgres_database(url: str, name: str, *, create: bool) -> str:
+    """Create (or drop) database `name` on `url`'s server; the URL naming it."""
+    import psycopg
+
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'{"CREATE" if create else "DROP"} DATABASE "{name}"{"" if create else " WITH (FORCE)"}')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=500)
@@ -176,6 +186,12 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     env = dict(os.environ, OSTEOLENS_VAR_DIR=str(work / "var"), DEBUG="0", LOG_LEVEL="WARNING")
+    # A database of its own on PostgreSQL too (SQLite's lives in `work`): the series has
+    # fixed UIDs, and a second run into the same database would be refused as a duplicate.
+    scratch_db = None
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        scratch_db = f"{env['DATABASE_URL'].rsplit('/', 1)[1]}_ingest_{os.getpid()}"
+        env["DATABASE_URL"] = _postgres_database(env["DATABASE_URL"], scratch_db, create=True)
     python = sys.executable
     server = None
     try:
@@ -295,6 +311,8 @@ def main() -> int:
             if server.returncode not in (0, -signal.SIGTERM) and server.stderr is not None:
                 sys.stderr.write(server.stderr.read().decode(errors="replace")[-3000:])
         shutil.rmtree(work, ignore_errors=True)
+        if scratch_db:
+            _postgres_database(os.environ["DATABASE_URL"], scratch_db, create=False)
 
 
 if __name__ == "__main__":
