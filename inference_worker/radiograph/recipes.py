@@ -53,6 +53,16 @@ DEMO = {
     },
 }
 
+# What spine and bone both train their EfficientNets with (reasons below, per task).
+_ADAMW_SMALL_BATCHES = {
+    "optimizer": "adamw",
+    "lr": 0.0003,
+    "weight_decay": 0.01,
+    "batch_size": 8,
+    "epochs": 8,
+    "step_epochs": 6,
+}
+
 # Per-task changes to ``demo``, measured on that task only.
 DEMO_TUNING = {
     # spine-xray (B0 on vertebra crops): AdamW, not the paper's SGD, and small batches.
@@ -62,14 +72,7 @@ DEMO_TUNING = {
     # 3e-3 and 1e-3 stayed at chance (loss 0.70-0.73); AdamW lr 3e-4 reached loss 0.23
     # and validation AUC 0.98 by epoch 3. Batch 32 gave 8 optimiser steps an epoch, too
     # few; group norm needs no large batch. lr / 10 for the last two epochs.
-    "spine-xray": {
-        "optimizer": "adamw",
-        "lr": 0.0003,
-        "weight_decay": 0.01,
-        "batch_size": 8,
-        "epochs": 8,
-        "step_epochs": 6,
-    },
+    "spine-xray": {**_ADAMW_SMALL_BATCHES},
     # bone-xray (64 px lesion crops). Eight norm groups in the EfficientNets: with one group
     # both stayed at chance loss and predicted one class for every test image; on 192 / 48
     # crops B3 reached validation AUC 0.83-0.87 with eight against 0.48-0.76 with one (6
@@ -83,12 +86,7 @@ DEMO_TUNING = {
     # shared recipe there). docs/evaluation/radiographs.md.
     "bone-xray": {
         "params": {"efficientnet": {"norm_groups": 8}},
-        "optimizer": "adamw",
-        "lr": 0.0003,
-        "weight_decay": 0.01,
-        "batch_size": 8,
-        "epochs": 8,
-        "step_epochs": 6,
+        **_ADAMW_SMALL_BATCHES,
         "architectures": {
             "vit": {"lr": 0.0005, "weight_decay": 0.05, "batch_size": 16, "epochs": 30, "step_epochs": 24},
             "swin": {"lr": 0.0005, "weight_decay": 0.05, "batch_size": 16, "epochs": 30, "step_epochs": 24},
