@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib import messages
@@ -37,6 +38,11 @@ FRAGMENT_TIMEOUT = 300
 _VERSION_PK = 1
 
 
+@lru_cache(maxsize=4)
+def _pending_reads_hook(path: str):
+    return import_string(path) if path else None
+
+
 def version_and_hidden(user) -> tuple[int, set[int]]:
     """The data version, and the cases ``user`` is reading in a quiz right now (the
     list must not show them, or its diagnosis column would give the answer away;
@@ -47,8 +53,8 @@ def version_and_hidden(user) -> tuple[int, set[int]]:
     # Plain SQL: building these queries through the ORM cost more CPU than running them.
     sql = f"SELECT 0, value FROM {LibraryVersion._meta.db_table} WHERE id = %s"  # noqa: S608
     params: list = [_VERSION_PK]
-    hook = getattr(settings, "PENDING_READS", "") if user is not None else ""
-    pending_query = import_string(hook)(user, connection) if hook else None
+    hook = _pending_reads_hook(getattr(settings, "PENDING_READS", ""))
+    pending_query = hook(user, connection) if hook else None
     if pending_query is not None:
         sql = f"{sql} UNION ALL SELECT 1, pending.* FROM ({pending_query[0]}) pending"
         params += pending_query[1]

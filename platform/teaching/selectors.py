@@ -226,17 +226,6 @@ def pending_case_ids_sql(user, connection) -> tuple[str, list] | None:
     return sql, [user.pk]
 
 
-def pending_case_ids(user) -> set[int]:
-    """Cases the user has opened for reading but not committed: pages showing answers should hide them."""
-    connection = connections[router.db_for_read(Read)]
-    query = pending_case_ids_sql(user, connection)
-    if query is None:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(*query)
-        return {row[0] for row in cursor.fetchall()}
-
-
 def committed_reads(user=None, *, kinds=None) -> QuerySet:
     qs = Read.objects.filter(committed_at__isnull=False).select_related("case", "reader", "opinion")
     if user is not None:

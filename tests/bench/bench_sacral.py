@@ -10,7 +10,6 @@ and 100 slices, written as DICOM so loading and the DICOM SEG are timed too.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from inference_worker.sacral.data import phantom_cases  # noqa: E402
 from inference_worker.sacral.models import load_sacral_models  # noqa: E402
 from inference_worker.sacral.pipeline import analyze  # noqa: E402
 from inference_worker.sacral.train import train_all  # noqa: E402
+from tests.bench._report import write_report  # noqa: E402
 
 
 def big_ct(seed: int = 7):
@@ -113,10 +113,7 @@ def main() -> int:
         "note": "2 shared CPU cores; other jobs were running (see load_average)",
         "load_average": list(__import__("os").getloadavg()),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report(report, args.out)
     return 0
 
 

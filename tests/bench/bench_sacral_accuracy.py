@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from tests.bench._report import write_report  # noqa: E402
 
 # Issue 4, "Must show", on held-out phantoms from a seed never used in training.
 THRESHOLDS = {
@@ -169,10 +171,7 @@ def main() -> int:
         "load_average": list(os.getloadavg()),
         "metrics_json": str(evaluation / "metrics.json"),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report(report, args.out)
     return 0
 
 

@@ -28,6 +28,7 @@ from inference_worker.sacral import segmentation as seg_mod
 from inference_worker.sacral import train as train_mod
 from inference_worker.sacral.data import cases_from_manifest
 from inference_worker.sacral.preprocess import STRUCTURES, prepare_image, prepare_labels
+from tests.bench._report import write_report
 
 
 def seg_items(cases, spacing, cache: Path | None) -> list[dict]:
@@ -120,9 +121,7 @@ def main() -> int:
             "held_out": round(time.time() - t0),
         },
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    out = write_report(report, args.out, echo=False)
     torch.save(net.state_dict(), out.with_suffix(".pt"))
     print(
         json.dumps(
