@@ -57,8 +57,6 @@ def _series_entry(request, case: Case, series: Series, instances: list[dict], hi
         "window_center": middle.get("window_center"),
         "window_width": middle.get("window_width"),
         "photometric": series.photometric or "MONOCHROME2",
-        # The opening image's: boot.js warms that codec up in the decode workers.
-        "transfer_syntax": middle.get("transfer_syntax"),
     }
 
 
@@ -111,7 +109,7 @@ def viewer_config(request, case: Case, *, hidden: bool, analysis: AnalysisReques
     for row in (
         Instance.objects.filter(series__in=series)
         .order_by("series_id", *STACK_ORDER)
-        .values("series_id", "sop_uid", "window_center", "window_width", "transfer_syntax")
+        .values("series_id", "sop_uid", "window_center", "window_width")
     ):
         rows[row["series_id"]].append(row)
     entries = [_series_entry(request, case, s, rows[s.pk], hidden) for s in series if rows[s.pk]]

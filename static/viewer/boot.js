@@ -5,23 +5,12 @@
  * its chunks (<link rel="modulepreload">), so they download and compile meanwhile;
  * importing them earlier let their evaluation (hundreds of ms of main thread on this
  * machine) run before the preview's first paint on returning visits.
- * It also starts the decode workers (decoders.js), which need no Cornerstone code.
  * Pages that load viewer.js themselves (result pages) need none of this.
  */
-import { startDecodeWorkers } from "./decoders.js";
 import { adoptLayout } from "./dom.js";
 
 const root = document.getElementById("osteolens-viewer");
 if (root) adoptLayout(root);
-// The decode workers start now, in parallel with the bundle's compile (decoders.js).
-const inline = document.getElementById("viewer-config");
-if (root && inline) {
-  try {
-    startDecodeWorkers(JSON.parse(inline.textContent));
-  } catch (err) {
-    console.warn("decode workers not started early", err);
-  }
-}
 
 // requestAnimationFrame runs just before a frame is painted; the timeout after it runs
 // once that frame is out. Hidden tabs get no frames, hence the fallback.

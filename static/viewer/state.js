@@ -19,7 +19,6 @@ export function createState() {
     preview: null, // image id of the page's server-rendered preview (gone once firstImageMs is set)
     renders: 0,
     timings: {}, // ms since navigation start: module evaluated, config read, engine ready
-    decoders: null, // decode workers: started early by boot.js, taken by the loader, warm-up result
     measurements: [], // [{tool: "Length"|"Angle", value, unit}] as they are completed
     overlays: { labelmap: false, heatmap: null, marker: false },
     notices: [],

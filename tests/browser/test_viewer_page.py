@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -208,47 +207,3 @@ def test_preview_shows_the_opening_slice_until_the_live_render_replaces_it(
     a, b = still.mean(axis=2)[40:-40, 40:-40], live.mean(axis=2)[40:-40, 40:-40]
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
     assert np.abs(a - b).mean() < 12, np.abs(a - b).mean()
-
-
-def test_decode_workers_start_before_the_viewer_code_and_arrive_warmed_up(
-    viewer_page, live_server, real_data, transactional_db
-):
-    owner = make_user("dora", "referrer")
-    case = ingest_folder(real_data / "ct_dicom_series_j2k", owner=owner)
-    page = viewer_page
-    log_in_by_cookie(page, live_server, owner)
-    url = live_server.url + reverse("viewer:case", args=[case.public_id])
-
-    # With viewer.js held back, boot.js alone has started the decode workers, and one has
-    # already decoded a JPEG 2000 frame (the opening image's transfer syntax) correctly.
-    held = []
-    page.route("**/build/viewer/viewer.js", lambda route: held.append(route))
-    started, codec = [], []
-    page.on("worker", lambda worker: started.append(worker.url))
-    page.on(
-        "requestfinished",
-        lambda r: codec.append(r.url) if r.url.endswith("openjpegwasm_decode.wasm") else None,
-    )
-    page.goto(url)
-    page.wait_for_function("() => document.querySelector('.olv-preview')")
-    deadline = time.monotonic() + 10
-    while not codec and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert codec, "no decode worker fetched the JPEG 2000 codec"
-    assert held, "viewer.js was never asked for"
-    assert page.evaluate("() => window.osteolensViewer === undefined")
-    assert len(started) >= 2 and all(u.endswith("/decodeImageFrameWorker.js") for u in started), started
-
-    # Once the viewer runs, its loader decodes with exactly those workers: none is added.
-    page.unroute_all(behavior="ignoreErrors")
-    started.clear()
-    page.goto(url)
-    page.wait_for_function(WAIT_READY, timeout=20000)
-    page.wait_for_function("() => window.osteolensViewer.decoders.warmUp !== 'running'", timeout=10000)
-    s = state(page)
-    assert s["errors"] == [], s["errors"]
-    decoders = s["decoders"]
-    assert decoders["warmUp"] == "ok", decoders
-    assert decoders["early"] >= 2 and decoders["taken"] == decoders["early"], decoders
-    assert decoders["created"] == 0, decoders
-    assert len(started) == decoders["early"], started
