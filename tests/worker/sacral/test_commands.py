@@ -49,6 +49,7 @@ def test_training_wrote_cards_with_provenance(tiny_models, tiny_cohort):
     names = {Path(p).parent.name for p in saved}
     assert names == {
         "segmenter",
+        "segmenter-fine",
         "malignancy",
         "classifier-image_only",
         "classifier-image_clinical",
