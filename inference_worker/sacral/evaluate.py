@@ -66,7 +66,7 @@ def _tumour_dice_largest_component(
             config,
             hu,
             affine,
-            largest == tumour,
+            largest,
             seg["coarse_affine"],
             labels,
             models.fine_segmenter.device,

@@ -138,10 +138,26 @@ def merge_tumour(coarse: np.ndarray, fine: np.ndarray, start, stop) -> np.ndarra
     return out
 
 
-def fine_box(coarse_tumour: np.ndarray, coarse_affine: np.ndarray, config: dict):
-    """World box (lo, hi) the fine stage segments: the coarse tumour's box plus the margin,
-    at least one window wide."""
-    return at_least_window(*world_box(coarse_tumour, coarse_affine, float(config["margin_mm"])), config)
+def fine_box(coarse_labels: np.ndarray, coarse_affine: np.ndarray, config: dict):
+    """World box (lo, hi) the fine stage segments: around the coarse tumour, or (config
+    "box": "sacrum") around the coarse tumour and sacrum together, so a tumour the coarse
+    stage took for sacrum is still inside; plus the margin, at least one window wide."""
+    mask = coarse_labels == _TUMOUR
+    if config.get("box", "tumour") == "sacrum":
+        mask = mask | (coarse_labels == STRUCTURES["sacrum"])
+    return at_least_window(*world_box(mask, coarse_affine, float(config["margin_mm"])), config)
+
+
+def fine_probabilities(fine_net: torch.nn.Module, image: torch.Tensor, config: dict, device) -> torch.Tensor:
+    """Softmax on the fine grid; with config "flip", averaged with the left-right mirror
+    (its hip channels swapped back), which costs one more pass over a small box."""
+    probs = predict_probabilities(fine_net, image, config["roi"], device)
+    if config.get("flip"):
+        mirrored = predict_probabilities(fine_net, image.flip(1), config["roi"], device).flip(1)
+        left, right = STRUCTURES["left_hip"], STRUCTURES["right_hip"]
+        mirrored[[left, right]] = mirrored[[right, left]]
+        probs = (probs + mirrored) / 2
+    return probs
 
 
 def paste_fine(
@@ -163,18 +179,19 @@ def refine(
     config: dict,
     hu: np.ndarray,
     affine: np.ndarray,
-    coarse_tumour: np.ndarray,
+    coarse_labels: np.ndarray,
     coarse_affine: np.ndarray,
     labels: np.ndarray,
     device,
 ) -> tuple[np.ndarray, dict]:
-    """Replace the tumour of ``labels`` (CT grid) with the fine stage's. Returns (labels, info)."""
-    if not coarse_tumour.any():
+    """Replace the tumour of ``labels`` (CT grid) with the fine stage's, in the box that
+    ``coarse_labels`` (the kept coarse components) give. Returns (labels, info)."""
+    if not (coarse_labels == _TUMOUR).any():
         return labels, {"applied": False, "reason": "no coarse tumour"}
     t0 = time.perf_counter()
-    box = fine_box(coarse_tumour, coarse_affine, config)
+    box = fine_box(coarse_labels, coarse_affine, config)
     image = fine_image(hu, affine, *box, config["spacing"])
-    probs = predict_probabilities(fine_net, image, config["roi"], device)
+    probs = fine_probabilities(fine_net, image, config, device)
     merged = paste_fine(probs, affine_of(image), labels, affine, box)
     info = {
         "applied": True,

@@ -196,7 +196,7 @@ def segment(
             fine_config,
             hu,
             affine,
-            coarse_np == STRUCTURES["tumour"],
+            coarse_np,
             affine_of(image),
             labels,
             device,

@@ -46,7 +46,7 @@ def score(coarse_net, coarse_cfg, fine_net, fine_cfg, cases) -> dict:
             fine_cfg,
             hu,
             affine,
-            seg["coarse_labels"] == STRUCTURES["tumour"],
+            seg["coarse_labels"],
             seg["coarse_affine"],
             seg["labels"],
             "cpu",
@@ -94,6 +94,9 @@ def main() -> int:
     parser.add_argument("--spacing", type=float, default=2.0)
     parser.add_argument("--patch", type=int, default=48)
     parser.add_argument("--margin", type=float, default=fine_stage.DEFAULT_CONFIG["margin_mm"])
+    parser.add_argument("--box", choices=("tumour", "sacrum"), default="tumour")
+    parser.add_argument("--oversample-blastic", type=int, default=1)
+    parser.add_argument("--flip", action="store_true", help="left-right test-time flip (scoring only)")
     parser.add_argument("--channels", default="8,16,32,64")
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -114,6 +117,8 @@ def main() -> int:
         "roi": [args.patch] * 3,
         "spacing": [args.spacing] * 3,
         "margin_mm": args.margin,
+        "box": args.box,
+        "oversample_blastic": args.oversample_blastic,
         "steps": args.steps,
         "batch": train_mod.SEG_BATCH,
         "lr": args.lr,
@@ -127,7 +132,10 @@ def main() -> int:
         fine_net.eval()
         fine_val = None
     else:
-        cache = Path(args.cache) / f"fine_seedA_{args.spacing:g}mm_p{args.patch}_m{args.margin:g}.pt"
+        cache = (
+            Path(args.cache)
+            / f"fine_seedA_{args.spacing:g}mm_p{args.patch}_m{args.margin:g}_{args.box}_v2.pt"
+        )
         t0 = time.time()
         if cache.is_file():
             train, val = torch.load(cache, weights_only=False)
@@ -137,12 +145,14 @@ def main() -> int:
             cache.parent.mkdir(parents=True, exist_ok=True)
             torch.save((train, val), cache)
         seconds["prepare"] = round(time.time() - t0)
+        train = train_fine.oversampled(train, args.oversample_blastic)
         t0 = time.time()
         fine_net, metrics = train_mod.train_segmenter(
             train, val, config, args.steps, args.seed, "cpu", lambda m: print(m, flush=True)
         )
         seconds["train"] = round(time.time() - t0)
         fine_val = metrics["validation"]
+    config["flip"] = args.flip  # inference only: training never reads it
     report = {"config": config, "coarse": args.coarse, "validation_fine_grid": fine_val, "seconds": seconds}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

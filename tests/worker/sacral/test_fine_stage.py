@@ -48,7 +48,7 @@ def _perfect_fine(labels, affine, box):
 
 def test_box_holds_the_coarse_tumour_and_a_window(phantom_case):
     coarse, coarse_affine, _ = _coarse(phantom_case.labels, phantom_case.affine)
-    lo, hi = fine_stage.fine_box(coarse == TUMOUR, coarse_affine, CONFIG)
+    lo, hi = fine_stage.fine_box(coarse, coarse_affine, CONFIG)
     assert np.all(hi - lo >= 32 * 2.0 - 1e-6)
     idx = np.argwhere(coarse == TUMOUR)
     world = idx @ coarse_affine[:3, :3].T + coarse_affine[:3, 3]
@@ -71,7 +71,7 @@ def test_a_perfect_fine_prediction_pasted_back_matches_the_truth(phantom_case):
     half = tumour_idx[tumour_idx[:, 2] < np.median(tumour_idx[:, 2])]
     spoilt[tuple(half.T)] = STRUCTURES["sacrum"]
     before = dice_per_structure(spoilt, truth, STRUCTURES)
-    box = fine_stage.fine_box(coarse == TUMOUR, coarse_affine, CONFIG)
+    box = fine_stage.fine_box(coarse, coarse_affine, CONFIG)
     probs, fine_affine = _perfect_fine(truth, affine, box)
     merged = fine_stage.paste_fine(probs, fine_affine, spoilt, affine, box)
     after = dice_per_structure(merged, truth, STRUCTURES)
@@ -150,3 +150,42 @@ def test_pipeline_warns_when_it_falls_back(tiny_models, tmp_path, phantom_case, 
     )
     assert fine_stage.FINE_MISSING_WARNING in result["warnings"]
     assert {m["name"] for m in result["models"]} == {"segmenter", "classifier-fusion", "malignancy"}
+
+
+def test_sacrum_box_also_holds_the_coarse_sacrum(phantom_case):
+    coarse, coarse_affine, _ = _coarse(phantom_case.labels, phantom_case.affine)
+    lo, hi = fine_stage.fine_box(coarse, coarse_affine, {**CONFIG, "box": "sacrum"})
+    tumour_lo, tumour_hi = fine_stage.fine_box(coarse, coarse_affine, CONFIG)
+    sacrum = np.argwhere(coarse == STRUCTURES["sacrum"]) @ coarse_affine[:3, :3].T + coarse_affine[:3, 3]
+    assert np.all(lo <= sacrum.min(0)) and np.all(hi >= sacrum.max(0))
+    assert np.all(lo <= tumour_lo + 1e-6) and np.all(hi >= tumour_hi - 1e-6)
+
+
+class _SidedNet(torch.nn.Module):
+    """Calls the image's left half (RAS x low) left hip and its right half right hip,
+    whatever the intensities: a net that knows anatomy, for checking the flip."""
+
+    def forward(self, x):
+        logits = torch.zeros((x.shape[0], N_SEG_CLASSES, *x.shape[2:]))
+        half = x.shape[2] // 2
+        logits[:, STRUCTURES["left_hip"], :half] = 5.0
+        logits[:, STRUCTURES["right_hip"], half:] = 5.0
+        return logits
+
+
+def test_flip_averages_with_the_mirror_and_swaps_the_hips_back():
+    image = torch.rand((1, 16, 16, 16))
+    config = {**CONFIG, "roi": [16, 16, 16]}
+    plain = fine_stage.fine_probabilities(_SidedNet(), image, config, "cpu")
+    flipped = fine_stage.fine_probabilities(_SidedNet(), image, {**config, "flip": True}, "cpu")
+    # Without the channel swap the mirror would call the left half right hip and the
+    # average would sit at 0.5; with it, a consistent net is its own mirror.
+    assert torch.allclose(plain, flipped, atol=1e-6)
+    assert plain[STRUCTURES["left_hip"], :8].min() > 0.9
+
+
+def test_blastic_tumours_are_oversampled_and_others_kept_once():
+    items = [{"blastic": True}, {"blastic": False}, {}]
+    out = train_fine.oversampled(items, 4)
+    assert sum(i is items[0] for i in out) == 4
+    assert sum(i is items[1] for i in out) == 1 and sum(i is items[2] for i in out) == 1
