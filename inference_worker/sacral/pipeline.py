@@ -20,9 +20,10 @@ from inference_worker.sacral.artefacts import key_image, map_crop_to_grid, write
 from inference_worker.sacral.calibration import softmax
 from inference_worker.sacral.crop import crop_geometry
 from inference_worker.sacral.features import case_features, tabular_raw
+from inference_worker.sacral.fine_stage import FINE_MISSING_WARNING
 from inference_worker.sacral.models import SacralModels, load_sacral_models
 from inference_worker.sacral.preprocess import STRUCTURES
-from inference_worker.sacral.segmentation import segment, structure_volumes
+from inference_worker.sacral.segmentation import structure_volumes
 from inference_worker.sacral.tabular import standardise
 from inference_worker.vocabulary import SACRAL_CLASSES
 
@@ -153,8 +154,11 @@ def analyze(
 
     progress("segmenting", 0.1)
     t = time.perf_counter()
-    seg_cfg = models.segmenter.card["config"]
-    seg = segment(models.segmenter.network, ct.hu, ct.affine, seg_cfg, models.segmenter.device)
+    seg = models.segment(ct.hu, ct.affine)
+    if models.fine is None:
+        warnings.append(FINE_MISSING_WARNING)
+    elif seg["fine"]["applied"]:
+        timings["fine_stage"] = seg["fine"]["seconds"]  # part of "segmenting"
     labels = seg["labels"]
     volumes = structure_volumes(labels, ct.affine)
     result["segmentation"] = volumes

@@ -334,6 +334,9 @@ def train_all(
         )
     )
     progress(f"segmenter: {metrics} ({time.time() - t0:.0f}s)")
+    saved.append(
+        _train_and_save_fine_stage(train, val, net, seg_cfg, quick, epochs, seed, device, progress, common)
+    )
 
     cls_cfg = {**cls_mod.DEFAULT_CONFIG, "crop": plan["crop"], "epochs": plan["cls_epochs"]}
     for variant in cls_mod.VARIANTS:
@@ -366,6 +369,36 @@ def train_all(
     )
     progress(f"malignancy: {metrics['validation']['auc_macro']} ({time.time() - t0:.0f}s)")
     return [str(p) for p in saved]
+
+
+def _train_and_save_fine_stage(
+    train, val, coarse_net, coarse_cfg, quick, epochs, seed, device, progress, common
+):
+    """The fine tumour stage (``fine_stage``), trained after and on top of the segmenter."""
+    from inference_worker.sacral import fine_stage, train_fine
+
+    t0 = time.time()
+    net, cfg, metrics = train_fine.train_fine_stage(
+        [item["case"] for item in train],
+        [item["case"] for item in val],
+        coarse_net,
+        coarse_cfg,
+        quick=quick,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        progress=progress,
+    )
+    path = registry.save_model(
+        name=fine_stage.NAME,
+        state={"state_dict": net.state_dict()},
+        architecture="monai.networks.nets.UNet (fine tumour stage)",
+        config=cfg,
+        metrics=metrics,
+        **common,
+    )
+    progress(f"{fine_stage.NAME}: {metrics['validation_ct_grid']} ({time.time() - t0:.0f}s)")
+    return path
 
 
 def hu_reference(items: list[dict]) -> dict:
