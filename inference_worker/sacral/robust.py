@@ -19,6 +19,7 @@ from scipy import ndimage as ndi
 
 from inference_worker.sacral.features import case_features
 from inference_worker.sacral.preprocess import STRUCTURES
+from inference_worker.sacral.tabular import LOCATION
 
 # Border error in mm: about one voxel of the segmenter's 4 mm grid either way; at least
 # one CT voxel (~1.9 mm in plane), so that every view differs from the true mask.
@@ -91,3 +92,18 @@ def predicted_features(net, seg_config: dict, device, hu, affine, clinical, crop
     if not (labels == STRUCTURES["tumour"]).any():
         return None
     return case_features(hu, labels, affine, clinical, crop)
+
+
+def mirrored(features: dict) -> dict:
+    """The same case mirrored across the midline: crop flipped left-right (axis 0 of the
+    RAS-aligned crop) and the hip-frame x of the tumour's centroid negated, so image and
+    location inputs stay consistent. Label-preserving here because the phantoms draw an
+    off-midline tumour's side left or right with equal odds (phantoms/sacral_priors.py);
+    extents, volume and clinical inputs do not change."""
+    out = dict(features)
+    out["crop"] = np.ascontiguousarray(features["crop"][:, ::-1])
+    loc = list(features["location_raw"])
+    loc[LOCATION.index("x")] = -loc[LOCATION.index("x")]
+    out["location_raw"] = loc
+    out.pop("location", None)  # the full location dict is not mirrored; training reads location_raw
+    return out

@@ -471,7 +471,12 @@ def train_all(
 def _view_config(plan: dict) -> dict:
     return {
         k: plan.get(k, d)
-        for k, d in (("mask_views", 0), ("train_on_predicted", False), ("select_on_predicted", False))
+        for k, d in (
+            ("mask_views", 0),
+            ("train_on_predicted", False),
+            ("select_on_predicted", False),
+            ("mirror", False),
+        )
     }
 
 
@@ -479,11 +484,11 @@ def add_imperfect_views(train, val, seg_net, seg_cfg, plan, seed, device) -> Non
     """Give each training case ``mask_views`` perturbed-mask views (and, with
     ``train_on_predicted``, the segmenter's own mask), and each validation case the
     segmenter's mask for selection and temperature (``select_on_predicted``)."""
-    from inference_worker.sacral.robust import perturbed_features, predicted_features
+    from inference_worker.sacral.robust import mirrored, perturbed_features, predicted_features
 
     k = plan.get("mask_views", 0)
     on_train, on_val = plan.get("train_on_predicted", False), plan.get("select_on_predicted", False)
-    if not (k or on_train or on_val):
+    if not (k or on_train or on_val or plan.get("mirror")):
         return
     rng = np.random.default_rng(seed + 7)
     crop = plan["crop"]
@@ -497,6 +502,9 @@ def add_imperfect_views(train, val, seg_net, seg_cfg, plan, seed, device) -> Non
             if pred is not None:
                 views.append(pred)
         item["views"] = views
+    if plan.get("mirror"):
+        for item in train:
+            item["views"] = list(item.get("views", ())) + [mirrored(f) for f in _train_views(item)]
     if on_val:
         for item in val:
             hu, _, affine = item["case"].load()

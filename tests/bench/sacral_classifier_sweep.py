@@ -35,9 +35,10 @@ from inference_worker.sacral import segmentation as seg_mod  # noqa: E402
 from inference_worker.sacral import train as train_mod  # noqa: E402
 from inference_worker.sacral.calibration import softmax  # noqa: E402
 from inference_worker.sacral.data import TASK, cases_from_manifest  # noqa: E402
+from inference_worker.sacral.ensemble import MeanProbability  # noqa: E402
 from inference_worker.sacral.features import case_features, tabular_raw  # noqa: E402
 from inference_worker.sacral.reader_simulation import simulate_reader  # noqa: E402
-from inference_worker.sacral.robust import perturbed_features, predicted_features  # noqa: E402
+from inference_worker.sacral.robust import mirrored, perturbed_features, predicted_features  # noqa: E402
 from inference_worker.sacral.tabular import standardise  # noqa: E402
 from inference_worker.vocabulary import SACRAL_CLASSES  # noqa: E402
 
@@ -51,38 +52,47 @@ def _slim(features: dict | None) -> dict | None:
 
 
 def cached_items(data: str, splits, segmenter, crop: int, cache: Path, seed: int = 0) -> list[dict]:
-    """Per case: labels, true-mask features, predicted-mask features; perturbed views for train."""
-    name = f"{Path(data).resolve().name}-{'-'.join(splits)}.pt"
-    path = cache / name
-    if path.is_file():
-        return torch.load(path, weights_only=False)
-    rng = np.random.default_rng(seed + 7)
-    items = []
-    seg_cfg = segmenter.card["config"]
-    for case in [c for c in cases_from_manifest(data) if c.split in splits]:
-        hu, labels, affine = case.load()
-        item = {
-            "case_id": case.case_id,
-            "split": case.split,
-            "y": SACRAL_CLASSES.index(case.diagnosis),
-            "malignant": int(case.malignant),
-            # Only the malignancy stacker reads it; the DenseNet-alone figures ignore it.
-            "reader": simulate_reader(case.lesion, case.malignant, rng),
-            **_slim(case_features(hu, labels, affine, case.clinical, crop)),
-            "predicted": _slim(
-                predicted_features(
-                    segmenter.network, seg_cfg, segmenter.device, hu, affine, case.clinical, crop
-                )
-            ),
-        }
-        if case.split == "train":
-            item["perturbed"] = [
-                _slim(f) for f in perturbed_features(hu, labels, affine, case.clinical, crop, MAX_VIEWS, rng)
-            ]
-        items.append(item)
+    """Per case: labels, true-mask features and (train) perturbed views, cached once; and
+    the predicted-mask features, cached per segmenter (its weights' sha256)."""
+    stem = f"{Path(data).resolve().name}-{'-'.join(splits)}"
+    base_path = cache / f"{stem}.pt"
+    cases = [c for c in cases_from_manifest(data) if c.split in splits]
     cache.mkdir(parents=True, exist_ok=True)
-    torch.save(items, path)
-    return items
+    if base_path.is_file():
+        items = torch.load(base_path, weights_only=False)
+    else:
+        rng = np.random.default_rng(seed + 7)
+        items = []
+        for case in cases:
+            hu, labels, affine = case.load()
+            item = {
+                "case_id": case.case_id,
+                "split": case.split,
+                "y": SACRAL_CLASSES.index(case.diagnosis),
+                "malignant": int(case.malignant),
+                # Only the malignancy stacker reads it; the DenseNet-alone figures ignore it.
+                "reader": simulate_reader(case.lesion, case.malignant, rng),
+                **_slim(case_features(hu, labels, affine, case.clinical, crop)),
+            }
+            if case.split == "train":
+                views = perturbed_features(hu, labels, affine, case.clinical, crop, MAX_VIEWS, rng)
+                item["perturbed"] = [_slim(f) for f in views]
+            items.append(item)
+        torch.save(items, base_path)
+    if segmenter is None:
+        return items
+    pred_path = cache / f"{stem}-predicted-{segmenter.card['sha256'][:12]}.pt"
+    if pred_path.is_file():
+        predicted = torch.load(pred_path, weights_only=False)
+    else:
+        seg_cfg = segmenter.card["config"]
+        predicted = []
+        for case in cases:
+            hu, _, affine = case.load()
+            net, device = segmenter.network, segmenter.device
+            predicted.append(_slim(predicted_features(net, seg_cfg, device, hu, affine, case.clinical, crop)))
+        torch.save(predicted, pred_path)
+    return [{**item, "predicted": p} for item, p in zip(items, predicted, strict=True)]
 
 
 def configure(items: list[dict], args) -> list[dict]:
@@ -94,6 +104,8 @@ def configure(items: list[dict], args) -> list[dict]:
             views = list(item["perturbed"][: args.mask_views])
             if args.train_on_predicted and item["predicted"] is not None:
                 views.append(item["predicted"])
+            if args.mirror:
+                views += [mirrored(f) for f in [it, *views]]
             if views:
                 it["views"] = views
         elif args.select_on_predicted:
@@ -133,7 +145,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--train", required=True)
     ap.add_argument("--test", nargs="+", required=True)
-    ap.add_argument("--models", required=True, help="folder with a trained sacral segmenter")
+    ap.add_argument("--models", help="folder with a trained sacral segmenter (none: only cache inputs)")
     ap.add_argument("--cache", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
@@ -141,6 +153,7 @@ def main() -> None:
     ap.add_argument("--mal-members", type=int, default=1)
     ap.add_argument("--mask-views", type=int, default=0)
     ap.add_argument("--train-on-predicted", action="store_true")
+    ap.add_argument("--mirror", action="store_true", help="add left-right mirrored views")
     ap.add_argument("--select-on-predicted", action="store_true")
     ap.add_argument("--cls-epochs", type=int, default=20)
     ap.add_argument("--mal-epochs", type=int, default=60)
@@ -152,13 +165,15 @@ def main() -> None:
     torch.set_num_threads(1)
 
     crop = cls_mod.DEFAULT_CONFIG["crop"]
-    segmenter = registry.load_model(
-        TASK,
-        "segmenter",
-        build=lambda c: seg_mod.build_segmenter(c["config"]),
-        root=args.models,
-        device="cpu",
-    )
+    segmenter = None
+    if args.models:
+        segmenter = registry.load_model(
+            TASK,
+            "segmenter",
+            build=lambda c: seg_mod.build_segmenter(c["config"]),
+            root=args.models,
+            device="cpu",
+        )
     cache = Path(args.cache)
     t0 = time.time()
     cohort = cached_items(args.train, ("train", "validation"), segmenter, crop, cache, args.seed)
@@ -167,6 +182,8 @@ def main() -> None:
         for d in args.test
     }
     print(f"inputs ready in {time.time() - t0:.0f}s", flush=True)
+    if segmenter is None:
+        return
     items = configure(cohort, args)
     train = [i for i in items if i["split"] == "train"]
     val = [i for i in items if i["split"] == "validation"]
@@ -212,6 +229,15 @@ def main() -> None:
         for view, feats in views.items():
             for model, (net, cfg) in trained.items():
                 boot = N_BOOT if model in ("fusion", "image_only", "malignancy") else 0
+                if view == "predicted" and isinstance(net, MeanProbability):
+                    # each member alone (temperature 1): the single-model spread the mean removes
+                    one = {**cfg, "temperature": 1.0}
+                    k, labels_, classes = (
+                        (2, ym, mal_mod.CLASSES) if model == "malignancy" else (6, y6, SACRAL_CLASSES)
+                    )
+                    res[f"{model}/members"] = [
+                        _auc(labels_, _probs(m, one, feats, k), classes, 0)["auc"] for m in net.members
+                    ]
                 if model == "malignancy":
                     res[f"{model}/{view}"] = _auc(ym, _probs(net, cfg, feats, 2), mal_mod.CLASSES, boot)
                 else:
