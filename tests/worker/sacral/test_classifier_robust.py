@@ -14,7 +14,8 @@ from inference_worker.sacral.crop import crop_geometry
 from inference_worker.sacral.ensemble import MeanProbability
 from inference_worker.sacral.features import case_features
 from inference_worker.sacral.preprocess import STRUCTURES
-from inference_worker.sacral.robust import perturb_tumour
+from inference_worker.sacral.robust import mirrored, perturb_tumour
+from inference_worker.sacral.tabular import LOCATION
 
 CFG = {**cls_mod.DEFAULT_CONFIG, "widths": [4, 8], "embedding": 8, "tabular_columns": ["a", "b"]}
 MAL = {**mal_mod.DEFAULT_CONFIG, "init_features": 4, "growth_rate": 2}
@@ -140,3 +141,41 @@ def test_malignancy_ensemble_trains():
     train, val = _items(8, rng, views=1), _items(4, rng)
     net, card, _ = train_mod.train_malignancy(train, val, {**MAL, "members": 2}, 1, 0, "cpu")
     assert isinstance(net, MeanProbability) and card["members"] == 2 and "stacker" in card
+
+
+@pytest.fixture(scope="module")
+def eccentric_case():
+    from inference_worker.phantoms.sacral_ct import generate_case
+
+    for seed in range(4300, 4320):  # the first giant cell tumour off the midline
+        case = generate_case(seed, diagnosis="giant_cell_tumour")
+        if case.lesion.get("side") in ("left", "right"):
+            return case
+    raise AssertionError("no eccentric phantom drawn")
+
+
+def test_mirrored_view_matches_the_mirrored_patient(eccentric_case):
+    """Flipping the whole CT left-right (and so which hip is the left one) must give what
+    ``mirrored`` makes of the original: the crop flipped on its first axis and the
+    hip-frame x negated, nothing else."""
+    case = eccentric_case
+    hu, labels, affine = case.hu.astype(np.float32), case.labels, case.affine
+    assert np.allclose(affine[:3, :3], np.diag(np.diag(affine[:3, :3])))  # voxel axis 0 is RAS x
+    original = case_features(hu, labels, affine, case.clinical, 32)
+    flipped_labels = labels[::-1].copy()
+    left, right = STRUCTURES["left_hip"], STRUCTURES["right_hip"]
+    flipped_labels = np.where(
+        flipped_labels == left, right, np.where(flipped_labels == right, left, flipped_labels)
+    ).astype(labels.dtype)
+    flipped = case_features(hu[::-1].copy(), flipped_labels, affine, case.clinical, 32)
+    assert abs(original["location_raw"][LOCATION.index("x")]) > 0.03  # a side to swap
+    mirror = mirrored(original)
+    assert np.abs(mirror["crop"] - flipped["crop"]).max() < 1e-3
+    assert not np.allclose(mirror["crop"], original["crop"])
+    x = LOCATION.index("x")
+    assert mirror["location_raw"][x] == -original["location_raw"][x]
+    assert np.allclose(mirror["location_raw"], flipped["location_raw"], atol=0.02)
+    assert mirror["clinical_raw"] == original["clinical_raw"]
+    twice = mirrored(mirror)
+    assert np.array_equal(twice["crop"], original["crop"])
+    assert twice["location_raw"] == original["location_raw"]
