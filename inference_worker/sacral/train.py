@@ -364,8 +364,10 @@ def train_all(
     seed: int = 0,
     manifest=None,
     progress=None,
+    segmenter_from=None,
 ) -> list[str]:
-    """Train and save every sacral model; returns the saved folders."""
+    """Train and save every sacral model; returns the saved folders. ``segmenter_from``
+    (a models folder) skips the segmenter's ~700 s: its segmenter is copied instead."""
     progress = progress or functools.partial(print, flush=True)  # flushed: logs show progress live
     plan = dict(QUICK if quick else FULL)
     if epochs is not None:
@@ -405,7 +407,10 @@ def train_all(
         "lr": 5e-3,
     }
     t0 = time.time()
-    net, metrics = train_segmenter(train, val, seg_cfg, plan["seg_steps"], seed, device, progress)
+    if segmenter_from is None:
+        net, metrics = train_segmenter(train, val, seg_cfg, plan["seg_steps"], seed, device, progress)
+    else:  # classifier iteration: an earlier run's segmenter, unchanged, saved again here
+        net, seg_cfg, metrics = reuse_segmenter(segmenter_from, device)
     saved.append(
         registry.save_model(
             name="segmenter",
@@ -466,6 +471,21 @@ def train_all(
     )
     progress(f"malignancy: {metrics['validation']['auc_macro']} ({time.time() - t0:.0f}s)")
     return [str(p) for p in saved]
+
+
+def reuse_segmenter(models_root, device):
+    loaded = registry.load_model(
+        TASK,
+        "segmenter",
+        build=lambda c: seg_mod.build_segmenter(c["config"]),
+        root=models_root,
+        device=device,
+    )
+    metrics = {
+        **loaded.card["metrics"],
+        "reused_from": f"{loaded.path} (sha256 {loaded.card['sha256'][:12]})",
+    }
+    return loaded.network, loaded.card["config"], metrics
 
 
 def _view_config(plan: dict) -> dict:

@@ -179,3 +179,23 @@ def test_mirrored_view_matches_the_mirrored_patient(eccentric_case):
     twice = mirrored(mirror)
     assert np.array_equal(twice["crop"], original["crop"])
     assert twice["location_raw"] == original["location_raw"]
+
+
+def test_training_can_reuse_a_segmenter(tiny_models, tiny_cohort, tmp_path):
+    import json
+
+    from inference_worker.__main__ import main
+
+    root, _ = tiny_models
+    out = tmp_path / "models"
+    args = ["train", "sacral-ct", "--data", str(tiny_cohort), "--out", str(out), "--quick"]
+    assert main([*args, "--segmenter-from", str(root)]) == 0
+    before = json.loads(next(root.glob("sacral-ct/segmenter/*/card.json")).read_text())
+    after = json.loads(next(out.glob("sacral-ct/segmenter/*/card.json")).read_text())
+    assert after["config"] == before["config"]
+    assert after["metrics"]["reused_from"].endswith(f"(sha256 {before['sha256'][:12]})")
+    old = torch.load(next(root.glob("sacral-ct/segmenter/*/weights.pt")), weights_only=False)["state_dict"]
+    new = torch.load(next(out.glob("sacral-ct/segmenter/*/weights.pt")), weights_only=False)["state_dict"]
+    assert all(torch.equal(old[k], new[k]) for k in old)
+    fusion = json.loads(next(out.glob("sacral-ct/classifier-fusion/*/card.json")).read_text())
+    assert fusion["config"]["members"] == 2 and fusion["config"]["mask_views"] == 1
