@@ -51,7 +51,27 @@ QUICK = {
     "train_on_predicted": True,
     "select_on_predicted": True,
 }
-FULL = {"seg_steps": 4000, "seg_spacing": 4.0, "patch": 48, "cls_epochs": 20, "mal_epochs": 60, "crop": 32}
+# Classifiers (docs/evaluation/sacral_ct.md, "Classifier robustness"): trained on views of
+# imperfect masks (6 perturbed + the segmenter's own + all of them mirrored), selected
+# and calibrated on the segmenter's masks of the validation cases, tabular rows dropped
+# for half the samples, and ensembles of 5 (six-class) and 3 (DenseNet) seeds. On
+# held-out seeds 202/303 with a 300-case training cohort this took fusion from
+# 0.965/0.868 to the figures recorded there.
+FULL = {
+    "seg_steps": 4000,
+    "seg_spacing": 4.0,
+    "patch": 48,
+    "cls_epochs": 40,
+    "mal_epochs": 60,
+    "crop": 32,
+    "cls_members": 5,
+    "mal_members": 3,
+    "mask_views": 6,
+    "train_on_predicted": True,
+    "select_on_predicted": True,
+    "mirror": True,
+    "tabular_dropout": 0.5,
+}
 SEG_BATCH = 2
 
 
@@ -172,13 +192,31 @@ def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
 
 
 def _fit_classifier(
-    net, xs, tabs, ys, val_xs, val_tabs, val_ys, epochs, seed, device, lr=2e-3, batch=8, weight_decay=1e-3
+    net,
+    xs,
+    tabs,
+    ys,
+    val_xs,
+    val_tabs,
+    val_ys,
+    epochs,
+    seed,
+    device,
+    lr=2e-3,
+    batch=8,
+    weight_decay=1e-3,
+    tabular_dropout=0.0,
 ):
     """Train with AdamW + one cycle, keep the best validation-loss epoch.
 
     ``xs`` is (n, C, D, H, W), or (n, V, C, D, H, W) with V views of each case (crops
     from the true and from imperfect tumour masks, ``robust.py``): each sample of a
     batch then draws one of its views, with ``tabs`` (n, V, d) following the same draw.
+
+    ``tabular_dropout``: the share of training samples whose whole tabular row is set to
+    0, the training mean, which is also what inference feeds for a missing age or sex.
+    Against modality competition: with age and location at hand a fusion network can fit
+    the training cases while its image branch learns less than the image-only model's.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -204,6 +242,9 @@ def _fit_classifier(
             else:
                 x, t = xs[idx], tabs[idx] if tabs is not None else None
             x = _augment(x, rng).to(device)
+            if t is not None and tabular_dropout > 0:
+                keep = torch.as_tensor(rng.random(len(idx)) >= tabular_dropout, dtype=t.dtype)
+                t = t * keep[:, None]
             t = t.to(device) if t is not None else None
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(
@@ -303,6 +344,7 @@ def _ensemble_fit(build, config, train, val, columns, stats, labels_key, epochs,
                 device,
                 lr=lr,
                 weight_decay=config.get("weight_decay", 1e-3),
+                tabular_dropout=config.get("tabular_dropout", 0.0) if columns else 0.0,
             )
         )
     net = members[0] if k == 1 else MeanProbability(members).eval()
@@ -457,6 +499,7 @@ def train_all(
         "members": plan.get("mal_members", 1),
         **_view_config(plan),
     }
+    mal_cfg.pop("tabular_dropout")  # no tabular input to drop
     t0 = time.time()
     net, cfg, metrics = train_malignancy(train, val, mal_cfg, plan["mal_epochs"], seed, device)
     saved.append(
@@ -496,6 +539,7 @@ def _view_config(plan: dict) -> dict:
             ("train_on_predicted", False),
             ("select_on_predicted", False),
             ("mirror", False),
+            ("tabular_dropout", 0.0),
         )
     }
 

@@ -143,7 +143,7 @@ def _auc(y_names, probs, classes, n_boot) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--train", required=True)
+    ap.add_argument("--train", nargs="+", required=True, help="one or more cohorts (train + validation)")
     ap.add_argument("--test", nargs="+", required=True)
     ap.add_argument("--models", help="folder with a trained sacral segmenter (none: only cache inputs)")
     ap.add_argument("--cache", required=True)
@@ -158,8 +158,10 @@ def main() -> None:
     ap.add_argument("--cls-epochs", type=int, default=20)
     ap.add_argument("--mal-epochs", type=int, default=60)
     ap.add_argument("--weight-decay", type=float, default=1e-3)
+    ap.add_argument("--tabular-dropout", type=float, default=0.0)
     ap.add_argument("--variants", nargs="*", default=list(cls_mod.VARIANTS))
     ap.add_argument("--no-malignancy", action="store_true")
+    ap.add_argument("--score-models", help="also score the classifiers saved under this models folder")
     ap.add_argument("--true-mask", action="store_true", help="also score held-out true-mask crops")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -176,7 +178,11 @@ def main() -> None:
         )
     cache = Path(args.cache)
     t0 = time.time()
-    cohort = cached_items(args.train, ("train", "validation"), segmenter, crop, cache, args.seed)
+    cohort = [
+        item
+        for d in args.train
+        for item in cached_items(d, ("train", "validation"), segmenter, crop, cache, args.seed)
+    ]
     tests = {
         Path(d).resolve().name: cached_items(d, ("test",), segmenter, crop, cache, args.seed)
         for d in args.test
@@ -190,11 +196,21 @@ def main() -> None:
 
     report = {"config": vars(args), "results": {}, "times_s": {}}
     trained = {}
+    if args.score_models:
+        # Saved models scored on the same cached inputs: checks this harness against
+        # ``evaluate`` (same figures expected) and gives the baseline of a sweep.
+        from inference_worker.sacral.models import CLASSIFIER_VARIANTS, load_sacral_models
+
+        saved = load_sacral_models(args.score_models, variants=CLASSIFIER_VARIANTS)
+        for v, m in saved.classifiers.items():
+            trained[f"saved_{v}"] = (m.network, m.card["config"])
+        trained["saved_malignancy"] = (saved.malignancy.network, saved.malignancy.card["config"])
     base = {
         **cls_mod.DEFAULT_CONFIG,
         "crop": crop,
         "members": args.members,
         "weight_decay": args.weight_decay,
+        "tabular_dropout": args.tabular_dropout,
     }
     for variant in args.variants:
         t0 = time.time()
@@ -228,17 +244,17 @@ def main() -> None:
         ym = [mal_mod.CLASSES[i["malignant"]] for i in test]
         for view, feats in views.items():
             for model, (net, cfg) in trained.items():
-                boot = N_BOOT if model in ("fusion", "image_only", "malignancy") else 0
+                boot = N_BOOT if model.removeprefix("saved_") in ("fusion", "image_only", "malignancy") else 0
                 if view == "predicted" and isinstance(net, MeanProbability):
                     # each member alone (temperature 1): the single-model spread the mean removes
                     one = {**cfg, "temperature": 1.0}
                     k, labels_, classes = (
-                        (2, ym, mal_mod.CLASSES) if model == "malignancy" else (6, y6, SACRAL_CLASSES)
+                        (2, ym, mal_mod.CLASSES) if model.endswith("malignancy") else (6, y6, SACRAL_CLASSES)
                     )
                     res[f"{model}/members"] = [
                         _auc(labels_, _probs(m, one, feats, k), classes, 0)["auc"] for m in net.members
                     ]
-                if model == "malignancy":
+                if model.endswith("malignancy"):
                     res[f"{model}/{view}"] = _auc(ym, _probs(net, cfg, feats, 2), mal_mod.CLASSES, boot)
                 else:
                     res[f"{model}/{view}"] = _auc(y6, _probs(net, cfg, feats, 6), SACRAL_CLASSES, boot)

@@ -199,3 +199,30 @@ def test_training_can_reuse_a_segmenter(tiny_models, tiny_cohort, tmp_path):
     assert all(torch.equal(old[k], new[k]) for k in old)
     fusion = json.loads(next(out.glob("sacral-ct/classifier-fusion/*/card.json")).read_text())
     assert fusion["config"]["members"] == 2 and fusion["config"]["mask_views"] == 1
+
+
+def test_tabular_dropout_of_one_starves_the_tabular_branch():
+    """With every tabular row dropped the tabular layer gets no gradient: AdamW only
+    shrinks it (decoupled weight decay), so it stays parallel to its initial weights;
+    without dropout it learns and turns away from them."""
+    rng = np.random.default_rng(2)
+    train, val = _items(12, rng), _items(6, rng)
+    cfg = {**cls_mod.DEFAULT_CONFIG, "widths": [4, 8], "embedding": 8}
+    init = (
+        cls_mod.build_classifier(
+            {**cfg, "tabular_columns": cls_mod.tabular_columns(("clinical", "location"))}, seed=0
+        )
+        .tabular[0]
+        .weight.detach()
+    )
+
+    def cosine(td):
+        net, card, _ = train_mod.train_six_class(
+            train, val, "fusion", {**cfg, "tabular_dropout": td}, 5, 0, "cpu"
+        )
+        assert card["tabular_dropout"] == td
+        w = net.tabular[0].weight.detach()
+        return float((w * init).sum() / (w.norm() * init.norm()))
+
+    assert 1 - cosine(1.0) < 1e-6  # float rounding only
+    assert 1 - cosine(0.0) > 1e-4
