@@ -50,6 +50,8 @@ QUICK = {
     "mask_views": 1,
     "train_on_predicted": True,
     "select_on_predicted": True,
+    "mirror": True,
+    "tabular_dropout": 0.5,
 }
 # Classifiers (docs/evaluation/sacral_ct.md, "Classifier robustness"): trained on views of
 # imperfect masks (6 perturbed + the segmenter's own + all of them mirrored), selected
