@@ -55,7 +55,8 @@ def classify(
         ).to(device)
     with torch.no_grad():
         embedding = loaded.network.embed(image, tab)
-        logits = loaded.network.out(embedding).cpu().numpy()[0]
+        # forward, not out(embedding): an ensemble's output is its members' mean.
+        logits = (loaded.network(image, tab) if tab is not None else loaded.network(image)).cpu().numpy()[0]
     probs = softmax(logits, cfg["temperature"])
     opinions = [
         {
@@ -97,7 +98,7 @@ def _saliency(models: SacralModels, state: dict, class_index: int) -> tuple[dict
     """Grad-CAM and Score-CAM of the fusion classifier on the crop, [0, 1] at crop size."""
     maps, warnings = {}, []
     view = cls_mod.WithTabular(models.fusion.network, state["tab"]).eval()
-    layer = f"net.{cls_mod.CAM_LAYER}"
+    layer = f"net.{cls_mod.cam_layer(models.fusion.network)}"
     try:
         from inference_worker.saliency.gradcam import grad_cam
 
