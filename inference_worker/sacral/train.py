@@ -467,9 +467,25 @@ def train_all(
         )
     )
     progress(f"segmenter: {metrics} ({time.time() - t0:.0f}s)")
-    saved.append(
-        _train_and_save_fine_stage(train, val, net, seg_cfg, quick, epochs, seed, device, progress, common)
-    )
+    reused_fine = reuse_fine_stage(segmenter_from, device) if segmenter_from is not None else None
+    if reused_fine is None:
+        saved.append(
+            _train_and_save_fine_stage(
+                train, val, net, seg_cfg, quick, epochs, seed, device, progress, common
+            )
+        )
+    else:  # the fine stage belongs with its segmenter: reused with it, unchanged
+        fine_net, fine_cfg, fine_metrics = reused_fine
+        saved.append(
+            registry.save_model(
+                name=fine_stage_name(),
+                state={"state_dict": fine_net.state_dict()},
+                architecture="monai.networks.nets.UNet (fine tumour stage)",
+                config=fine_cfg,
+                metrics=fine_metrics,
+                **common,
+            )
+        )
 
     t0 = time.time()
     add_imperfect_views(train, val, net, seg_cfg, plan, seed, device)
@@ -549,6 +565,33 @@ def _train_and_save_fine_stage(
     )
     progress(f"{fine_stage.NAME}: {metrics['validation_ct_grid']} ({time.time() - t0:.0f}s)")
     return path
+
+
+def fine_stage_name() -> str:
+    from inference_worker.sacral import fine_stage
+
+    return fine_stage.NAME
+
+
+def reuse_fine_stage(models_root, device):
+    """An earlier run's fine tumour stage (network, config, metrics), or None if it had none."""
+    from inference_worker.sacral import fine_stage
+
+    try:
+        loaded = registry.load_model(
+            TASK,
+            fine_stage.NAME,
+            build=lambda c: fine_stage.build_fine_segmenter(c["config"]),
+            root=models_root,
+            device=device,
+        )
+    except FileNotFoundError:
+        return None
+    metrics = {
+        **loaded.card["metrics"],
+        "reused_from": f"{loaded.path} (sha256 {loaded.card['sha256'][:12]})",
+    }
+    return loaded.network, loaded.card["config"], metrics
 
 
 def reuse_segmenter(models_root, device):

@@ -197,6 +197,11 @@ def test_training_can_reuse_a_segmenter(tiny_models, tiny_cohort, tmp_path):
     old = torch.load(next(root.glob("sacral-ct/segmenter/*/weights.pt")), weights_only=False)["state_dict"]
     new = torch.load(next(out.glob("sacral-ct/segmenter/*/weights.pt")), weights_only=False)["state_dict"]
     assert all(torch.equal(old[k], new[k]) for k in old)
+    # Its fine tumour stage comes with it (trained on top of that segmenter), unchanged.
+    fine_before = json.loads(next(root.glob("sacral-ct/segmenter-fine/*/card.json")).read_text())
+    fine_after = json.loads(next(out.glob("sacral-ct/segmenter-fine/*/card.json")).read_text())
+    assert fine_after["sha256"] == fine_before["sha256"]
+    assert fine_after["metrics"]["reused_from"].endswith(f"(sha256 {fine_before['sha256'][:12]})")
     fusion = json.loads(next(out.glob("sacral-ct/classifier-fusion/*/card.json")).read_text())
     assert fusion["config"]["members"] == 2 and fusion["config"]["mask_views"] == 1
 
