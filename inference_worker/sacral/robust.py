@@ -83,11 +83,14 @@ def perturbed_features(
     return [case_features(hu, perturb_tumour(labels, affine, rng), affine, clinical, crop) for _ in range(k)]
 
 
-def predicted_features(net, seg_config: dict, device, hu, affine, clinical, crop: int) -> dict | None:
-    """Features from the segmenter's labels, as ``analyze`` computes them; None when no tumour."""
+def predicted_features(
+    net, seg_config: dict, device, hu, affine, clinical, crop: int, fine=None
+) -> dict | None:
+    """Features from the segmenter's labels, as ``analyze`` computes them (``fine``: the
+    fine tumour stage's (network, config), as the pipeline runs it); None when no tumour."""
     from inference_worker.sacral.segmentation import segment
 
-    seg = segment(net, hu, affine, seg_config, device)
+    seg = segment(net, hu, affine, seg_config, device, fine=fine)
     labels = seg["labels"]
     if not (labels == STRUCTURES["tumour"]).any():
         return None

@@ -469,11 +469,10 @@ def train_all(
     progress(f"segmenter: {metrics} ({time.time() - t0:.0f}s)")
     reused_fine = reuse_fine_stage(segmenter_from, device) if segmenter_from is not None else None
     if reused_fine is None:
-        saved.append(
-            _train_and_save_fine_stage(
-                train, val, net, seg_cfg, quick, epochs, seed, device, progress, common
-            )
+        path, fine_net, fine_cfg = _train_and_save_fine_stage(
+            train, val, net, seg_cfg, quick, epochs, seed, device, progress, common
         )
+        saved.append(path)
     else:  # the fine stage belongs with its segmenter: reused with it, unchanged
         fine_net, fine_cfg, fine_metrics = reused_fine
         saved.append(
@@ -488,7 +487,8 @@ def train_all(
         )
 
     t0 = time.time()
-    add_imperfect_views(train, val, net, seg_cfg, plan, seed, device)
+    fine_net.eval()
+    add_imperfect_views(train, val, net, seg_cfg, plan, seed, device, fine=(fine_net, fine_cfg))
     progress(f"imperfect-mask views: {_views_summary(train, val)} ({time.time() - t0:.0f}s)")
 
     cls_cfg = {
@@ -564,7 +564,7 @@ def _train_and_save_fine_stage(
         **common,
     )
     progress(f"{fine_stage.NAME}: {metrics['validation_ct_grid']} ({time.time() - t0:.0f}s)")
-    return path
+    return path, net, cfg
 
 
 def fine_stage_name() -> str:
@@ -622,10 +622,11 @@ def _view_config(plan: dict) -> dict:
     }
 
 
-def add_imperfect_views(train, val, seg_net, seg_cfg, plan, seed, device) -> None:
+def add_imperfect_views(train, val, seg_net, seg_cfg, plan, seed, device, fine=None) -> None:
     """Give each training case ``mask_views`` perturbed-mask views (and, with
     ``train_on_predicted``, the segmenter's own mask), and each validation case the
-    segmenter's mask for selection and temperature (``select_on_predicted``)."""
+    segmenter's mask for selection and temperature (``select_on_predicted``). ``fine``:
+    the fine tumour stage (network, config), so predicted masks are the pipeline's."""
     from inference_worker.sacral.robust import mirrored, perturbed_features, predicted_features
 
     k = plan.get("mask_views", 0)
@@ -640,7 +641,9 @@ def add_imperfect_views(train, val, seg_net, seg_cfg, plan, seed, device) -> Non
         hu, labels, affine = item["case"].load()
         views = perturbed_features(hu, labels, affine, item["case"].clinical, crop, k, rng) if k else []
         if on_train:
-            pred = predicted_features(seg_net, seg_cfg, device, hu, affine, item["case"].clinical, crop)
+            pred = predicted_features(
+                seg_net, seg_cfg, device, hu, affine, item["case"].clinical, crop, fine=fine
+            )
             if pred is not None:
                 views.append(pred)
         item["views"] = views
@@ -651,7 +654,7 @@ def add_imperfect_views(train, val, seg_net, seg_cfg, plan, seed, device) -> Non
         for item in val:
             hu, _, affine = item["case"].load()
             item["predicted"] = predicted_features(
-                seg_net, seg_cfg, device, hu, affine, item["case"].clinical, crop
+                seg_net, seg_cfg, device, hu, affine, item["case"].clinical, crop, fine=fine
             )
 
 
