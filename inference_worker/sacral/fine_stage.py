@@ -196,6 +196,15 @@ def refine(
     image = fine_image(hu, affine, *box, config["spacing"])
     probs = fine_probabilities(fine_net, image, config, device)
     merged = paste_fine(probs, affine_of(image), labels, affine, box)
+    if not (merged == _TUMOUR).any():
+        # The fine stage refines the outline; it does not overrule the detection. With
+        # no tumour left the pipeline would call the scan tumour-free, so the coarse
+        # outline stays (and says so).
+        return labels, {
+            "applied": False,
+            "reason": "fine stage found no tumour: coarse outline kept",
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
     info = {
         "applied": True,
         "box_mm": [np.round(box[0], 1).tolist(), np.round(box[1], 1).tolist()],
