@@ -4,10 +4,11 @@ The coarse segmenter works on a 4 mm grid, where the tumour's texture against th
 (dense blastic tumour inside bone, bone fragments left in lytic tumour) is averaged
 away; its tumour is fragmented and wanders at the sacral border. The fine stage is a
 second MONAI UNet that sees the CT at the card's finer spacing, in a box around the
-coarse tumour (plus a margin, so a coarse outline that falls short is not cut off). It
-predicts the same five labels; on the CT grid only the tumour decision is taken from it:
-voxels it calls tumour become tumour, and the coarse tumour's voxels get the fine
-network's other label. Hip bones and sacrum elsewhere keep the coarse labels.
+coarse tumour, or around the coarse tumour and sacrum together (the card's "box"), plus
+a margin, so a coarse outline that falls short or wanders is not cut off. It predicts
+the same five labels; on the CT grid only the tumour decision is taken from it: voxels
+it calls tumour become tumour, and the coarse tumour's voxels get the fine network's
+other label. Hip bones and sacrum elsewhere keep the coarse labels.
 
 A model folder without a fine stage (trained before it existed) still works: the
 pipeline falls back to the coarse outline and says so (``FINE_MISSING_WARNING``).
@@ -36,9 +37,11 @@ DEFAULT_CONFIG = {
     "num_res_units": 1,
     "roi": [48, 48, 48],
     "spacing": [2.0, 2.0, 2.0],
-    # Box around the coarse tumour: the coarse outline often falls short of the truth
-    # by a few coarse voxels, and the network needs some context at the box's edge.
+    # Around the box: the coarse outline often falls short of the truth by a few coarse
+    # voxels, and the network needs some context at the box's edge.
     "margin_mm": 20.0,
+    "box": "tumour",
+    "flip": False,
 }
 FINE_MISSING_WARNING = "no fine tumour stage in this model folder: tumour outlined on the coarse grid only"
 _TUMOUR = STRUCTURES["tumour"]
@@ -193,6 +196,15 @@ def refine(
     image = fine_image(hu, affine, *box, config["spacing"])
     probs = fine_probabilities(fine_net, image, config, device)
     merged = paste_fine(probs, affine_of(image), labels, affine, box)
+    if not (merged == _TUMOUR).any():
+        # The fine stage refines the outline; it does not overrule the detection. With
+        # no tumour left the pipeline would call the scan tumour-free, so the coarse
+        # outline stays (and says so).
+        return labels, {
+            "applied": False,
+            "reason": "fine stage found no tumour: coarse outline kept",
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
     info = {
         "applied": True,
         "box_mm": [np.round(box[0], 1).tolist(), np.round(box[1], 1).tolist()],

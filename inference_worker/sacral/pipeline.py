@@ -158,7 +158,7 @@ def analyze(
     seg = models.segment(ct.hu, ct.affine)
     if models.fine is None:
         warnings.append(FINE_MISSING_WARNING)
-    elif seg["fine"]["applied"]:
+    elif "seconds" in seg["fine"]:
         timings["fine_stage"] = seg["fine"]["seconds"]  # part of "segmenting"
     labels = seg["labels"]
     volumes = structure_volumes(labels, ct.affine)

@@ -88,8 +88,8 @@ def oversampled(items: list[dict], repeat: int) -> list[dict]:
     """Blastic tumours listed ``repeat`` times (the sampler draws cases uniformly).
 
     Dense tumour inside bone is the look both stages miss (tumour Dice near 0 in the
-    coarse stage) and a small minority of the cohort (about 1 case in 15). Only phantoms
-    say which tumours are blastic; other cases are listed once.
+    coarse stage) and a small minority of the cohort (3 of the 120 seed-A training
+    phantoms). Only phantoms say which tumours are blastic; other cases are listed once.
     """
     return [item for item in items for _ in range(repeat if item.get("blastic") else 1)]
 

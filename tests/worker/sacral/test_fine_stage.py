@@ -189,3 +189,23 @@ def test_blastic_tumours_are_oversampled_and_others_kept_once():
     out = train_fine.oversampled(items, 4)
     assert sum(i is items[0] for i in out) == 4
     assert sum(i is items[1] for i in out) == 1 and sum(i is items[2] for i in out) == 1
+
+
+class _NothingNet(torch.nn.Module):
+    """Calls everything background."""
+
+    def forward(self, x):
+        logits = torch.zeros((x.shape[0], N_SEG_CLASSES, *x.shape[2:]))
+        logits[:, 0] = 5.0
+        return logits
+
+
+def test_a_fine_stage_that_finds_no_tumour_keeps_the_coarse_outline(phantom_case):
+    truth, affine = phantom_case.labels, phantom_case.affine
+    coarse, coarse_affine, coarse_ct = _coarse(truth, affine)
+    hu = phantom_case.hu.astype(np.float32)
+    labels, info = fine_stage.refine(
+        _NothingNet(), CONFIG, hu, affine, coarse, coarse_affine, coarse_ct, "cpu"
+    )
+    assert info["applied"] is False and "coarse outline kept" in info["reason"]
+    assert np.array_equal(labels, coarse_ct)
