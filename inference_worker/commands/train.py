@@ -15,6 +15,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override every model's epochs")
     parser.add_argument("--quick", action="store_true", help="tiny configuration for tests and smoke runs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--segmenter-from",
+        default=None,
+        metavar="MODELS_DIR",
+        help="sacral-ct: reuse the segmenter trained under MODELS_DIR, train the classifiers only",
+    )
     parser.set_defaults(run=run)
 
 

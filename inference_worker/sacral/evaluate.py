@@ -18,11 +18,12 @@ from inference_worker.evaluation.stats import delong_test
 from inference_worker.sacral import malignancy as mal_mod
 from inference_worker.sacral.data import Case, cases_from_manifest
 from inference_worker.sacral.features import case_features
+from inference_worker.sacral.fine_stage import refine
 from inference_worker.sacral.models import CLASSIFIER_VARIANTS, SacralModels, load_sacral_models
 from inference_worker.sacral.pipeline import classify
 from inference_worker.sacral.preprocess import STRUCTURES
 from inference_worker.sacral.reader_simulation import simulate_reader
-from inference_worker.sacral.segmentation import keep_largest, labels_on_grid, segment
+from inference_worker.sacral.segmentation import keep_largest, labels_on_grid
 from inference_worker.vocabulary import SACRAL_CLASSES
 
 N_BOOT = 300
@@ -47,14 +48,29 @@ def _plots(metrics, y, probs, classes, out: Path, prefix: str) -> dict:
     return write_evaluation_plots(metrics, y, probs, classes, out, prefix)
 
 
-def _tumour_dice_largest_component(seg: dict, ref: np.ndarray, affine) -> float | None:
-    """Tumour Dice had the largest tumour component been kept; None when that is the same one."""
+def _tumour_dice_largest_component(
+    seg: dict, ref: np.ndarray, affine, hu, models: SacralModels
+) -> float | None:
+    """Tumour Dice had the largest coarse tumour component been kept; None when that is
+    the same one. With a fine stage, that component is what the fine stage refines."""
     probs = seg["coarse_probabilities"]
     largest = keep_largest(probs.argmax(0, keepdim=True))[0].numpy().astype(np.uint8)
     tumour = STRUCTURES["tumour"]
     if np.array_equal(largest == tumour, seg["coarse_labels"] == tumour):
         return None
     labels = labels_on_grid(probs, largest, seg["coarse_affine"], ref.shape, affine)
+    if models.fine is not None:
+        net, config = models.fine
+        labels, _ = refine(
+            net,
+            config,
+            hu,
+            affine,
+            largest,
+            seg["coarse_affine"],
+            labels,
+            models.fine_segmenter.device,
+        )
     return dice_per_structure(labels, ref, {"tumour": tumour})["tumour"]
 
 
@@ -62,7 +78,6 @@ def evaluate_cases(cases: list[Case], models: SacralModels, out: str | Path, see
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    seg_cfg = models.segmenter.card["config"]
     crop = models.fusion.card["config"]["crop"]
     dices: dict[str, list[float]] = {k: [] for k in STRUCTURES}
     probs = {v: [] for v in CLASSIFIER_VARIANTS}
@@ -70,13 +85,13 @@ def evaluate_cases(cases: list[Case], models: SacralModels, out: str | Path, see
     dice_largest, per_case = [], []
     for case in cases:
         hu, ref, affine = case.load()
-        seg = segment(models.segmenter.network, hu, affine, seg_cfg, models.segmenter.device)
+        seg = models.segment(hu, affine)
         labels = seg["labels"]
         if ref is not None:
             case_dice = dice_per_structure(labels, ref, STRUCTURES)
             for k, v in case_dice.items():
                 dices[k].append(v)
-            largest = _tumour_dice_largest_component(seg, ref, affine)
+            largest = _tumour_dice_largest_component(seg, ref, affine, hu, models)
             dice_largest.append(case_dice["tumour"] if largest is None else largest)
             per_case.append(
                 {

@@ -21,15 +21,22 @@ DEFAULT_CONFIG = {"crop": 32, "init_features": 16, "growth_rate": 8, "dropout": 
 CAM_LAYER = "class_layers.relu"  # after the last dense block's norm: spatial map per class
 
 
-def build_malignancy(config: dict) -> DenseNet121:
-    return DenseNet121(
-        spatial_dims=3,
-        in_channels=2,
-        out_channels=2,
-        init_features=config["init_features"],
-        growth_rate=config["growth_rate"],
-        dropout_prob=config["dropout"],
-    )
+def build_malignancy(config: dict, seed: int | None = None):
+    """One DenseNet121, or a probability-averaging ensemble of ``members`` of them; seeded
+    like ``classifier.build_classifier``."""
+    from inference_worker.sacral.classifier import _members
+
+    def one():
+        return DenseNet121(
+            spatial_dims=3,
+            in_channels=2,
+            out_channels=2,
+            init_features=config["init_features"],
+            growth_rate=config["growth_rate"],
+            dropout_prob=config["dropout"],
+        )
+
+    return _members(one, config.get("members", 1), seed)
 
 
 def validate_reader(reader: dict) -> dict:

@@ -20,9 +20,10 @@ from inference_worker.sacral.artefacts import key_image, map_crop_to_grid, write
 from inference_worker.sacral.calibration import softmax
 from inference_worker.sacral.crop import crop_geometry
 from inference_worker.sacral.features import case_features, tabular_raw
+from inference_worker.sacral.fine_stage import FINE_MISSING_WARNING
 from inference_worker.sacral.models import SacralModels, load_sacral_models
 from inference_worker.sacral.preprocess import STRUCTURES
-from inference_worker.sacral.segmentation import segment, structure_volumes
+from inference_worker.sacral.segmentation import structure_volumes
 from inference_worker.sacral.tabular import standardise
 from inference_worker.vocabulary import SACRAL_CLASSES
 
@@ -54,7 +55,8 @@ def classify(
         ).to(device)
     with torch.no_grad():
         embedding = loaded.network.embed(image, tab)
-        logits = loaded.network.out(embedding).cpu().numpy()[0]
+        # forward, not out(embedding): an ensemble's output is its members' mean.
+        logits = (loaded.network(image, tab) if tab is not None else loaded.network(image)).cpu().numpy()[0]
     probs = softmax(logits, cfg["temperature"])
     opinions = [
         {
@@ -96,7 +98,7 @@ def _saliency(models: SacralModels, state: dict, class_index: int) -> tuple[dict
     """Grad-CAM and Score-CAM of the fusion classifier on the crop, [0, 1] at crop size."""
     maps, warnings = {}, []
     view = cls_mod.WithTabular(models.fusion.network, state["tab"]).eval()
-    layer = f"net.{cls_mod.CAM_LAYER}"
+    layer = f"net.{cls_mod.cam_layer(models.fusion.network)}"
     try:
         from inference_worker.saliency.gradcam import grad_cam
 
@@ -153,8 +155,11 @@ def analyze(
 
     progress("segmenting", 0.1)
     t = time.perf_counter()
-    seg_cfg = models.segmenter.card["config"]
-    seg = segment(models.segmenter.network, ct.hu, ct.affine, seg_cfg, models.segmenter.device)
+    seg = models.segment(ct.hu, ct.affine)
+    if models.fine is None:
+        warnings.append(FINE_MISSING_WARNING)
+    elif "seconds" in seg["fine"]:
+        timings["fine_stage"] = seg["fine"]["seconds"]  # part of "segmenting"
     labels = seg["labels"]
     volumes = structure_volumes(labels, ct.affine)
     result["segmentation"] = volumes

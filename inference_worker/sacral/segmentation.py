@@ -173,16 +173,39 @@ def resample_probabilities(
     return out
 
 
-def segment(net: torch.nn.Module, hu: np.ndarray, affine: np.ndarray, config: dict, device) -> dict:
-    """Segment one CT. Returns labels on the CT grid and on the coarse grid, plus confidence."""
+def segment(
+    net: torch.nn.Module, hu: np.ndarray, affine: np.ndarray, config: dict, device, fine=None
+) -> dict:
+    """Segment one CT. Returns labels on the CT grid and on the coarse grid, plus confidence.
+
+    ``fine``: (network, config) of the fine tumour stage (``fine_stage``), or None for the
+    coarse outline alone. The coarse labels, probabilities and confidence are the coarse
+    stage's either way; ``labels`` carries the fine tumour when the stage ran.
+    """
     image = prepare_image(hu, affine, grid_spacing(config))
     probs = predict_probabilities(net, image, config["roi"], device)
     coarse_np = keep_components(probs.argmax(0, keepdim=True)).to(torch.uint8)[0].numpy()
     labels = labels_on_grid(probs, coarse_np, affine_of(image), hu.shape, affine)
+    fine_info = {"applied": False, "reason": "no fine stage"}
+    if fine is not None:
+        from inference_worker.sacral import fine_stage  # it imports this module
+
+        fine_net, fine_config = fine
+        labels, fine_info = fine_stage.refine(
+            fine_net,
+            fine_config,
+            hu,
+            affine,
+            coarse_np,
+            affine_of(image),
+            labels,
+            device,
+        )
     foreground = coarse_np > 0
     confidence = float(probs.max(0).values.numpy()[foreground].mean()) if foreground.any() else 0.0
     return {
         "labels": labels,
+        "fine": fine_info,
         "coarse_labels": coarse_np,
         "coarse_affine": affine_of(image),
         "coarse_image": image[0].numpy(),

@@ -19,6 +19,7 @@ def train(args) -> dict:
         quick=args.quick,
         seed=args.seed,
         manifest=manifest_path(args.data),
+        segmenter_from=getattr(args, "segmenter_from", None),
     )
     return {"task": "sacral-ct", "saved": saved}
 

@@ -28,7 +28,6 @@ from phantom_dicom import write_ct_series  # noqa: E402
 
 from inference_worker.phantoms.sacral_ct import generate_case  # noqa: E402
 from inference_worker.sacral import domain  # noqa: E402
-from inference_worker.sacral import pipeline as sacral_pipeline  # noqa: E402
 from inference_worker.sacral.data import phantom_cases  # noqa: E402
 from inference_worker.sacral.models import load_sacral_models  # noqa: E402
 from inference_worker.sacral.pipeline import analyze  # noqa: E402
@@ -81,14 +80,14 @@ def main() -> int:
         # Tiny models segment poorly; time every stage regardless of their verdict.
         domain.segmentation_checks = lambda volumes, confidence: []
         injected = []
-        real_segment = sacral_pipeline.segment
+        real_segment = models.segment
 
         def segment(*args, **kwargs):
             out = with_reference_tumour(real_segment, reference)(*args, **kwargs)
             injected.append(bool(out.get("reference_tumour_injected")))
             return out
 
-        sacral_pipeline.segment = segment
+        models.segment = segment  # the pipeline segments through its models
         marks: list[tuple[str, float]] = []
         start = time.perf_counter()
         result = analyze(
@@ -102,6 +101,7 @@ def main() -> int:
     report = {
         "input": {"shape": list(hu.shape), "format": "DICOM, 100 files"},
         "device": str(models.segmenter.device),
+        "fine_stage": models.fine_segmenter.card["config"] if models.fine_segmenter else None,
         "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
         "stages_s": result["timings"],

@@ -49,6 +49,7 @@ def test_training_wrote_cards_with_provenance(tiny_models, tiny_cohort):
     names = {Path(p).parent.name for p in saved}
     assert names == {
         "segmenter",
+        "segmenter-fine",
         "malignancy",
         "classifier-image_only",
         "classifier-image_clinical",
@@ -93,3 +94,12 @@ def test_evaluate_command_reports_every_model(tiny_models, tiny_cohort, tmp_path
             result[key]
         )
     assert (tmp_path / "metrics.json").is_file()
+
+
+def test_fine_stage_card_reports_coarse_and_cascade_validation(tiny_models):
+    root, _ = tiny_models
+    card = json.loads(next(root.glob("sacral-ct/segmenter-fine/*/card.json")).read_text())
+    assert card["architecture"].startswith("monai.networks.nets.UNet")
+    assert set(card["metrics"]["validation_ct_grid"]) == {"coarse", "cascade"}
+    assert card["config"]["spacing"] and card["config"]["box"] in ("tumour", "sacrum")
+    assert len(card["sha256"]) == 64 and card["seed"] == 0

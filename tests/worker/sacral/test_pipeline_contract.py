@@ -12,6 +12,7 @@ import pytest
 from phantom_dicom import write_ct_series
 
 from inference_worker.sacral import domain, pipeline
+from inference_worker.sacral.fine_stage import FINE_MISSING_WARNING
 from inference_worker.sacral.models import load_sacral_models
 
 CONTRACT = {
@@ -66,8 +67,14 @@ def test_result_has_the_contract_keys_and_is_json(dicom_result):
     assert result["pipeline"] == "sacral-ct"
     assert result["disclaimer"] == "Research use only; not for clinical use"
     assert result["synthetic_training"] is True
-    assert {m["name"] for m in result["models"]} == {"segmenter", "classifier-fusion", "malignancy"}
+    assert {m["name"] for m in result["models"]} == {
+        "segmenter",
+        "segmenter-fine",
+        "classifier-fusion",
+        "malignancy",
+    }
     assert all(len(m["sha256"]) == 64 for m in result["models"])
+    assert FINE_MISSING_WARNING not in result["warnings"]
 
 
 def test_opinions_are_probabilities_with_embeddings(dicom_result):
