@@ -23,8 +23,9 @@ import torch
 from monai.networks.nets import UNet
 from scipy import ndimage as ndi
 
-from inference_worker.sacral.preprocess import N_SEG_CLASSES, STRUCTURES, affine_of, prepare_image
+from inference_worker.sacral.preprocess import STRUCTURES, affine_of, prepare_image
 from inference_worker.sacral.segmentation import (
+    build_segmenter,
     predict_probabilities,
     resample_probabilities,
     sacral_tumour_component,
@@ -48,14 +49,8 @@ _TUMOUR = STRUCTURES["tumour"]
 
 
 def build_fine_segmenter(config: dict) -> UNet:
-    return UNet(
-        spatial_dims=3,
-        in_channels=1,
-        out_channels=N_SEG_CLASSES,
-        channels=tuple(config["channels"]),
-        strides=tuple(config["strides"]),
-        num_res_units=config["num_res_units"],
-    )
+    # The same network family as the coarse stage, on its own (finer) grid and weights.
+    return build_segmenter(config)
 
 
 def world_box(mask: np.ndarray, affine: np.ndarray, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
