@@ -19,7 +19,10 @@ def add_parser(subparsers) -> None:
         "--segmenter-from",
         default=None,
         metavar="MODELS_DIR",
-        help="sacral-ct: reuse the segmenter trained under MODELS_DIR, train the classifiers only",
+        help=(
+            "sacral-ct: reuse the segmenter (and its fine tumour stage) trained under MODELS_DIR, "
+            "train the classifiers only"
+        ),
     )
     parser.set_defaults(run=run)
 
