@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from inference_worker.sacral.ensemble import MeanProbability, seeded
+from inference_worker.sacral.ensemble import MeanProbability, build_members
 from inference_worker.sacral.tabular import CLINICAL, LOCATION
 from inference_worker.vocabulary import SACRAL_CLASSES
 
@@ -106,10 +106,10 @@ class WithTabular(nn.Module):
 
 def build_classifier(card_config: dict, seed: int | None = None) -> nn.Module:
     """The network of a card: one FusionClassifier, or a ``MeanProbability`` of
-    ``members`` of them. With ``seed`` (training) member i's initial weights come from
-    ``seed + MEMBER_SEED_STEP * i`` alone, not from whatever the global torch RNG went
-    through before (the segmenter's schedule used to change the image-only variant's
-    start); loading a card needs no seed since the weights are replaced."""
+    ``members`` of them (``ensemble.build_members``). With ``seed`` (training) each
+    member's initial weights come from its own seed alone, not from whatever the global
+    torch RNG went through before (the segmenter's schedule used to change the
+    image-only variant's start)."""
 
     def one():
         return FusionClassifier(
@@ -120,19 +120,7 @@ def build_classifier(card_config: dict, seed: int | None = None) -> nn.Module:
             input_pool=card_config.get("input_pool", 1),  # cards from before pooling: none
         )
 
-    return _members(one, card_config.get("members", 1), seed)
-
-
-MEMBER_SEED_STEP = 1000
-
-
-def _members(build, k: int, seed: int | None) -> nn.Module:
-    def make(i):
-        return seeded(build, seed + MEMBER_SEED_STEP * i) if seed is not None else build()
-
-    if k <= 1:  # a single network keeps the state-dict layout of earlier cards
-        return make(0)
-    return MeanProbability([make(i) for i in range(k)])
+    return build_members(one, card_config.get("members", 1), seed)
 
 
 def cam_layer(network: nn.Module) -> str:

@@ -46,3 +46,22 @@ def seeded(build, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build()
+
+
+MEMBER_SEED_STEP = 1000
+
+
+def member_seeds(seed: int, k: int) -> list[int]:
+    """The training seed of each of ``k`` members (written into the card)."""
+    return [seed + MEMBER_SEED_STEP * i for i in range(k)]
+
+
+def build_members(build, k: int, seed: int | None) -> nn.Module:
+    """``k`` networks from ``build()`` as one ``MeanProbability`` (a single network when
+    k is 1, keeping the state-dict layout of earlier cards). With ``seed`` (training)
+    member i's initial weights come from ``member_seeds(seed, k)[i]`` alone; loading a
+    card needs no seed since the weights are replaced."""
+    nets = (
+        [seeded(build, s) for s in member_seeds(seed, k)] if seed is not None else [build() for _ in range(k)]
+    )
+    return nets[0] if k <= 1 else MeanProbability(nets)

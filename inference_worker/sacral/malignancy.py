@@ -14,6 +14,8 @@ import numpy as np
 from monai.networks.nets import DenseNet121
 from sklearn.linear_model import LogisticRegression
 
+from inference_worker.sacral.ensemble import build_members
+
 CLASSES = ("benign", "malignant")
 SIGNS = ("cortical_destruction", "soft_tissue_mass", "matrix_mineralisation", "sclerotic_rim")
 # DenseNet121's block layout (6, 12, 24, 16) is kept; width is reduced for the CPU.
@@ -24,7 +26,6 @@ CAM_LAYER = "class_layers.relu"  # after the last dense block's norm: spatial ma
 def build_malignancy(config: dict, seed: int | None = None):
     """One DenseNet121, or a probability-averaging ensemble of ``members`` of them; seeded
     like ``classifier.build_classifier``."""
-    from inference_worker.sacral.classifier import _members
 
     def one():
         return DenseNet121(
@@ -36,7 +37,7 @@ def build_malignancy(config: dict, seed: int | None = None):
             dropout_prob=config["dropout"],
         )
 
-    return _members(one, config.get("members", 1), seed)
+    return build_members(one, config.get("members", 1), seed)
 
 
 def validate_reader(reader: dict) -> dict:

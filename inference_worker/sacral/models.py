@@ -36,10 +36,8 @@ class SacralModels:
 
     def segment(self, hu, affine) -> dict:
         """The whole segmenter (coarse, then the fine tumour stage when there is one)."""
-        from inference_worker.sacral.segmentation import segment
-
         seg = self.segmenter
-        return segment(seg.network, hu, affine, seg.card["config"], seg.device, fine=self.fine)
+        return seg_mod.segment(seg.network, hu, affine, seg.card["config"], seg.device, fine=self.fine)
 
     def cards(self, variants=("fusion",)) -> list[dict]:
         fine = [self.fine_segmenter] if self.fine_segmenter is not None else []

@@ -18,11 +18,12 @@ from monai.losses import DiceCELoss
 from inference_worker.evaluation.metrics import classification_metrics, dice_per_structure
 from inference_worker.models import registry
 from inference_worker.sacral import classifier as cls_mod
+from inference_worker.sacral import fine_stage
 from inference_worker.sacral import malignancy as mal_mod
 from inference_worker.sacral import segmentation as seg_mod
 from inference_worker.sacral.calibration import fit_temperature, softmax
 from inference_worker.sacral.data import TASK, Case
-from inference_worker.sacral.ensemble import MeanProbability
+from inference_worker.sacral.ensemble import MeanProbability, member_seeds
 from inference_worker.sacral.features import case_features, tabular_raw
 from inference_worker.sacral.preprocess import STRUCTURES, prepare_image, prepare_labels
 from inference_worker.sacral.reader_simulation import simulate_reader
@@ -299,8 +300,9 @@ def _view_inputs(items, columns, stats, multi: bool):
     if not multi:
         sets = [[i] for i in items]
     else:
-        v = max(len(_train_views(i)) for i in items)
-        sets = [[_train_views(i)[j % len(_train_views(i))] for j in range(v)] for i in items]
+        per_case = [_train_views(i) for i in items]
+        v = max(len(views) for views in per_case)
+        sets = [[views[j % len(views)] for j in range(v)] for views in per_case]
     xs = torch.as_tensor(np.stack([[f["crop"] for f in s] for s in sets]))
     tabs = None
     if columns:
@@ -327,10 +329,9 @@ def _ensemble_fit(build, config, train, val, columns, stats, labels_key, epochs,
     )
     ys = torch.as_tensor([i[labels_key] for i in train])
     val_ys = torch.as_tensor([i[labels_key] for i in val])
-    k = config.get("members", 1)
+    seeds = member_seeds(seed, config.get("members", 1))
     members = []
-    for j in range(k):
-        member_seed = seed + cls_mod.MEMBER_SEED_STEP * j
+    for member_seed in seeds:
         net = build({**config, "members": 1}, member_seed).to(device)
         members.append(
             _fit_classifier(
@@ -349,7 +350,7 @@ def _ensemble_fit(build, config, train, val, columns, stats, labels_key, epochs,
                 tabular_dropout=config.get("tabular_dropout", 0.0) if columns else 0.0,
             )
         )
-    net = members[0] if k == 1 else MeanProbability(members).eval()
+    net = members[0] if len(members) == 1 else MeanProbability(members).eval()
     logits = predict_logits(net, val_xs, val_tabs, device)
     return net, logits, val_ys
 
@@ -358,7 +359,7 @@ def train_six_class(train, val, variant: str, config: dict, epochs: int, seed: i
     columns = cls_mod.tabular_columns(cls_mod.VARIANTS[variant])
     stats = fit_stats(np.array([tabular_raw(i, columns) for i in train])) if columns else None
     cfg = {**config, "variant": variant, "tabular_columns": columns, "tabular_stats": stats}
-    cfg["member_seeds"] = [seed + cls_mod.MEMBER_SEED_STEP * j for j in range(cfg.get("members", 1))]
+    cfg["member_seeds"] = member_seeds(seed, cfg.get("members", 1))
     net, logits, val_ys = _ensemble_fit(
         cls_mod.build_classifier, cfg, train, val, columns, stats, "y", epochs, seed, device, lr=2e-3
     )
@@ -377,7 +378,7 @@ def _val_inputs(val) -> str:
 
 def train_malignancy(train, val, config: dict, epochs: int, seed: int, device):
     cfg = {**config}
-    cfg["member_seeds"] = [seed + cls_mod.MEMBER_SEED_STEP * j for j in range(cfg.get("members", 1))]
+    cfg["member_seeds"] = member_seeds(seed, cfg.get("members", 1))
     net, logits, val_ys = _ensemble_fit(
         mal_mod.build_malignancy, cfg, train, val, [], None, "malignant", epochs, seed, device, lr=1e-3
     )
@@ -467,24 +468,23 @@ def train_all(
         )
     )
     progress(f"segmenter: {metrics} ({time.time() - t0:.0f}s)")
+    # The fine stage belongs with its segmenter: reused with it, unchanged, when it has one.
     reused_fine = reuse_fine_stage(segmenter_from, device) if segmenter_from is not None else None
-    if reused_fine is None:
-        path, fine_net, fine_cfg = _train_and_save_fine_stage(
-            train, val, net, seg_cfg, quick, epochs, seed, device, progress, common
+    t0 = time.time()
+    fine_net, fine_cfg, fine_metrics = reused_fine or _train_fine_stage(
+        train, val, net, seg_cfg, quick, epochs, seed, device, progress
+    )
+    saved.append(
+        registry.save_model(
+            name=fine_stage.NAME,
+            state={"state_dict": fine_net.state_dict()},
+            architecture="monai.networks.nets.UNet (fine tumour stage)",
+            config=fine_cfg,
+            metrics=fine_metrics,
+            **common,
         )
-        saved.append(path)
-    else:  # the fine stage belongs with its segmenter: reused with it, unchanged
-        fine_net, fine_cfg, fine_metrics = reused_fine
-        saved.append(
-            registry.save_model(
-                name=fine_stage_name(),
-                state={"state_dict": fine_net.state_dict()},
-                architecture="monai.networks.nets.UNet (fine tumour stage)",
-                config=fine_cfg,
-                metrics=fine_metrics,
-                **common,
-            )
-        )
+    )
+    progress(f"{fine_stage.NAME}: {fine_metrics.get('validation_ct_grid')} ({time.time() - t0:.0f}s)")
 
     t0 = time.time()
     fine_net.eval()
@@ -537,14 +537,12 @@ def train_all(
     return [str(p) for p in saved]
 
 
-def _train_and_save_fine_stage(
-    train, val, coarse_net, coarse_cfg, quick, epochs, seed, device, progress, common
-):
-    """The fine tumour stage (``fine_stage``), trained after and on top of the segmenter."""
-    from inference_worker.sacral import fine_stage, train_fine
+def _train_fine_stage(train, val, coarse_net, coarse_cfg, quick, epochs, seed, device, progress):
+    """The fine tumour stage (``fine_stage``), trained after and on top of the segmenter:
+    (network, config, metrics)."""
+    from inference_worker.sacral import train_fine  # it imports this module
 
-    t0 = time.time()
-    net, cfg, metrics = train_fine.train_fine_stage(
+    return train_fine.train_fine_stage(
         [item["case"] for item in train],
         [item["case"] for item in val],
         coarse_net,
@@ -555,38 +553,13 @@ def _train_and_save_fine_stage(
         device=device,
         progress=progress,
     )
-    path = registry.save_model(
-        name=fine_stage.NAME,
-        state={"state_dict": net.state_dict()},
-        architecture="monai.networks.nets.UNet (fine tumour stage)",
-        config=cfg,
-        metrics=metrics,
-        **common,
+
+
+def _reuse(models_root, name: str, build, device):
+    """An earlier run's model, unchanged: (network, config, metrics noting where from)."""
+    loaded = registry.load_model(
+        TASK, name, build=lambda c: build(c["config"]), root=models_root, device=device
     )
-    progress(f"{fine_stage.NAME}: {metrics['validation_ct_grid']} ({time.time() - t0:.0f}s)")
-    return path, net, cfg
-
-
-def fine_stage_name() -> str:
-    from inference_worker.sacral import fine_stage
-
-    return fine_stage.NAME
-
-
-def reuse_fine_stage(models_root, device):
-    """An earlier run's fine tumour stage (network, config, metrics), or None if it had none."""
-    from inference_worker.sacral import fine_stage
-
-    try:
-        loaded = registry.load_model(
-            TASK,
-            fine_stage.NAME,
-            build=lambda c: fine_stage.build_fine_segmenter(c["config"]),
-            root=models_root,
-            device=device,
-        )
-    except FileNotFoundError:
-        return None
     metrics = {
         **loaded.card["metrics"],
         "reused_from": f"{loaded.path} (sha256 {loaded.card['sha256'][:12]})",
@@ -595,18 +568,15 @@ def reuse_fine_stage(models_root, device):
 
 
 def reuse_segmenter(models_root, device):
-    loaded = registry.load_model(
-        TASK,
-        "segmenter",
-        build=lambda c: seg_mod.build_segmenter(c["config"]),
-        root=models_root,
-        device=device,
-    )
-    metrics = {
-        **loaded.card["metrics"],
-        "reused_from": f"{loaded.path} (sha256 {loaded.card['sha256'][:12]})",
-    }
-    return loaded.network, loaded.card["config"], metrics
+    return _reuse(models_root, "segmenter", seg_mod.build_segmenter, device)
+
+
+def reuse_fine_stage(models_root, device):
+    """An earlier run's fine tumour stage, or None if that folder has none."""
+    try:
+        return _reuse(models_root, fine_stage.NAME, fine_stage.build_fine_segmenter, device)
+    except FileNotFoundError:
+        return None
 
 
 def _view_config(plan: dict) -> dict:
