@@ -15,6 +15,18 @@ from tests.platform.factories import make_case
 from tests.platform.viewer.conftest import add_series
 
 
+@pytest.fixture(autouse=True)
+def _pydicom_validation_restored():
+    """dicomweb-client sets pydicom's validation modes to RAISE around its parsers and
+    restores them only when they return, not when they raise; a failed call (these tests
+    provoke 403s) would leave later tests writing DICOM under RAISE."""
+    from pydicom import config
+
+    modes = (config.settings.reading_validation_mode, config.settings.writing_validation_mode)
+    yield
+    config.settings.reading_validation_mode, config.settings.writing_validation_mode = modes
+
+
 @pytest.fixture
 def stored(transactional_db, dora, dan):
     case = make_case(in_library=False, owner=dora, label="dora-dw")

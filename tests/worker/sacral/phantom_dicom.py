@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import DSfloat
 
 
 def write_ct_series(hu: np.ndarray, affine: np.ndarray, folder: Path) -> Path:
@@ -40,12 +41,12 @@ def write_ct_series(hu: np.ndarray, affine: np.ndarray, folder: Path) -> Path:
         ds.PatientPosition = "HFS"
         ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
         ds.ImagePositionPatient = [
-            float(lps_origin[0]),
-            float(lps_origin[1]),
-            float(lps_origin[2] + k * spacing[2]),
+            _ds(lps_origin[0]),
+            _ds(lps_origin[1]),
+            _ds(lps_origin[2] + k * spacing[2]),
         ]
-        ds.SliceThickness = float(spacing[2])
-        ds.PixelSpacing = [float(spacing[1]), float(spacing[0])]
+        ds.SliceThickness = _ds(spacing[2])
+        ds.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]
         ds.Rows, ds.Columns = hu.shape[1], hu.shape[0]
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
@@ -53,3 +54,9 @@ def write_ct_series(hu: np.ndarray, affine: np.ndarray, folder: Path) -> Path:
         ds.PixelData = np.ascontiguousarray(flipped[:, :, k].T.astype(np.int16)).tobytes()
         ds.save_as(folder / f"CT{k:04d}.dcm", enforce_file_format=True)
     return folder
+
+
+def _ds(value) -> DSfloat:
+    """A valid DS (at most 16 characters) whatever pydicom's validation mode: float
+    arithmetic gives values like -161.58599999999998, which RAISE mode refuses."""
+    return DSfloat(float(value), auto_format=True)
