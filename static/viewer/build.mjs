@@ -15,6 +15,9 @@ const modules = path.join(root, "node_modules");
 // and esbuild leaves that URL alone, so the worker must be a second entry point
 // that lands beside viewer.js under exactly that name.
 const workerEntry = path.join(modules, "@cornerstonejs/dicom-image-loader/dist/esm/decodeImageFrameWorker.js");
+// viewer.js imports the loader's init module directly (the package's exports map does not
+// list it): the package index would also bring the worker's codecs into the main chunks.
+const loaderInit = path.join(modules, "@cornerstonejs/dicom-image-loader/dist/esm/init.js");
 
 // Decoders load these at run time from the wasmBasePath given to the loader's init.
 const WASM = [
@@ -31,6 +34,23 @@ await mkdir(outdir, { recursive: true });
 // vtk.js's XML reader/writer (mesh files, never used here) imports xmlbuilder2,
 // which does not bundle for the browser; replace it with an empty module.
 await writeFile(path.join(outdir, ".xmlbuilder2-stub.js"), "export const create = () => { throw new Error('xmlbuilder2 is not bundled'); };\nexport default {};\n");
+// seedrandom (in Cornerstone core) tries `require("crypto")` when its module loads and
+// falls back to the browser's crypto.getRandomValues. Left external, esbuild's require shim
+// throws there, on every page load; an empty module gives seedrandom its fallback quietly.
+await writeFile(path.join(outdir, ".crypto-stub.js"), "export default {};\n");
+
+// vtk.js's rendering profiles register both its WebGL and its WebGPU back-ends; Cornerstone
+// renders through WebGL only, and the WebGPU half is ~210 KB the browser would compile and
+// run on every first visit. Its two profile modules become empty.
+const noWebGpu = {
+  name: "no-vtk-webgpu",
+  setup(b) {
+    b.onResolve({ filter: /[\\/]WebGPU[\\/]Profiles[\\/](Geometry|Volume)\.js$/ }, (args) =>
+      args.importer.includes("@kitware") ? { path: args.path, namespace: "empty" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "", loader: "js" }));
+  },
+};
 
 const started = Date.now();
 const result = await build({
@@ -55,15 +75,21 @@ const result = await build({
   sourcemap: false,
   legalComments: "none",
   // Codec glue code mentions Node built-ins behind runtime checks; they are never loaded in a browser.
-  external: ["fs", "path", "module", "worker_threads", "crypto"],
-  alias: { xmlbuilder2: path.join(outdir, ".xmlbuilder2-stub.js") },
+  external: ["fs", "path", "module", "worker_threads"],
+  alias: {
+    xmlbuilder2: path.join(outdir, ".xmlbuilder2-stub.js"),
+    crypto: path.join(outdir, ".crypto-stub.js"),
+    "olv-loader-init": loaderInit,
+  },
   // The wasm URLs in the decoders are `new URL(<bare specifier>, import.meta.url)`:
   // esbuild keeps them as strings; the real files come from the copy below.
   loader: { ".wasm": "file" },
+  plugins: [noWebGpu],
   logLevel: "warning",
   metafile: true,
 });
 await rm(path.join(outdir, ".xmlbuilder2-stub.js"));
+await rm(path.join(outdir, ".crypto-stub.js"));
 
 for (const spec of WASM) {
   // Plain paths: the codec packages do not export their dist/ files.

@@ -42,7 +42,10 @@
  * STATE: window.osteolensViewer (see state.js) is refreshed on every render.
  */
 import * as cs from "@cornerstonejs/core";
-import { init as initDicomLoader } from "@cornerstonejs/dicom-image-loader";
+// The loader's init module itself, not its package index: the index also re-exports the
+// worker's decode function, which drags every codec's glue code (~160 KB) into the main
+// thread's chunks, where nothing decodes (build.mjs).
+import initDicomLoader from "olv-loader-init";
 import { adoptLayout, buildThumbnails, el, hasOverlays, markSelected, removePreview } from "./dom.js";
 import { enableMprViewports, loadVolume, MPR_VIEWPORTS, showVolume } from "./mpr.js";
 import { HeatmapLayer, redrawOverlay, updateOrientation } from "./overlay.js";
