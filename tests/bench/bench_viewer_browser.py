@@ -1,6 +1,14 @@
 """Viewer timings in headless Chromium (SwiftShader WebGL) against the real site on loopback.
 
     .venv/bin/python tests/bench/bench_viewer_browser.py [--repeats 3] [--out var/bench/viewer_browser.json]
+        [--driver pipe|playwright]
+
+The browser is the machine's Chromium with the browser tests' flags. By default it is
+driven over its DevTools pipe with no DevTools domain enabled (_cdp_pipe.py), as a reader's
+browser runs; `--driver playwright` drives it as the browser tests do, and Playwright's
+instrumentation (every request reported to the driver, the inspector's bookkeeping in V8)
+then costs the page time: same machine and build, 29 November, pipe / Playwright: first live
+render cold 963 / 1006 ms, returning 498 / 534 ms, 500 slices cached 1816 / 2602 ms.
 
 Builds a throw-away site (temp MEDIA_ROOT and SQLite, see _viewer_site.py), starts it
 under gunicorn with the site's settings (whitenoise serves the bundle, WADO-URI the
@@ -34,6 +42,7 @@ Targets: first image < 0.5 s, 500 slices cached < 3 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -45,7 +54,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from tests.bench import _viewer_site as site  # noqa: E402
-from tests.browser.harness_server import WAIT_READY, ensure_bundle, launch, state  # noqa: E402
+from tests.bench._cdp_pipe import CdpPipeBrowser  # noqa: E402
+from tests.browser.harness_server import CHROMIUM, CHROMIUM_ARGS, WAIT_READY, ensure_bundle, launch  # noqa: E402
 
 TARGET_FIRST_IMAGE_MS = 500
 TARGET_CACHE_500_MS = 3000
@@ -64,6 +74,7 @@ PREVIEW_PAINTED = """() => new Promise((resolve) => {
 })"""
 
 
+STATE = "() => JSON.parse(JSON.stringify(window.osteolensViewer))"
 FIRST_LIVE_RENDER = "() => { const s = window.osteolensViewer; return !!(s && (s.errors.length || s.firstImageMs !== null)); }"
 
 
@@ -75,15 +86,15 @@ def _visit(page, url: str, *, wait_cached: bool) -> dict:
     # (The browser and the server both descend from this process.)
     cpu_before = site.tree_cpu_seconds(os.getpid())
     page.goto(url)
-    page.wait_for_function(FIRST_LIVE_RENDER, timeout=60000)
+    page.wait_for(FIRST_LIVE_RENDER, timeout_s=60)
     cpu = site.tree_cpu_seconds(os.getpid()) - cpu_before
-    page.wait_for_function(WAIT_READY, timeout=60000)
+    page.wait_for(WAIT_READY, timeout_s=60)
     if wait_cached:
-        page.wait_for_function(
+        page.wait_for(
             "() => window.osteolensViewer.cacheMs !== null || window.osteolensViewer.errors.length",
-            timeout=120000,
+            timeout_s=120,
         )
-    s = state(page)
+    s = page.evaluate(STATE)
     if s["errors"]:
         raise RuntimeError(f"{url}: {s['errors']}")
     preview_ms = page.evaluate(PREVIEW_PAINTED)
@@ -101,6 +112,66 @@ def _visit(page, url: str, *, wait_cached: bool) -> dict:
     }
 
 
+class _PipePage:
+    """A tab of the bare Chromium (_cdp_pipe): what a reader's browser runs, uninstrumented."""
+
+    def __init__(self, browser, cookies):
+        self._page = browser.new_page(cookies=cookies, width=1280, height=800)
+
+    def goto(self, url):
+        self._page.goto(url)
+
+    def wait_for(self, fn, timeout_s):
+        self._page.wait_for(f"({fn})()", timeout=timeout_s, poll=0.02)
+
+    def evaluate(self, fn):
+        return self._page.evaluate(f"({fn})()")
+
+    def close(self):
+        self._page.close()
+
+
+class _PlaywrightPage:
+    """A Playwright page, as the browser tests use it (Network and Runtime domains on)."""
+
+    def __init__(self, browser, cookies):
+        self._context = browser.new_context(viewport={"width": 1280, "height": 800})
+        self._context.add_cookies(cookies)
+        self._page = self._context.new_page()
+
+    def goto(self, url):
+        self._page.goto(url)
+
+    def wait_for(self, fn, timeout_s):
+        self._page.wait_for_function(fn, timeout=timeout_s * 1000)
+
+    def evaluate(self, fn):
+        return self._page.evaluate(fn)
+
+    def close(self):
+        self._context.close()
+
+
+@contextlib.contextmanager
+def _browser(driver: str):
+    """(new_page(cookies) -> page) for the chosen driver, each page in a fresh profile."""
+    if driver == "pipe":
+        browser = CdpPipeBrowser(CHROMIUM, CHROMIUM_ARGS)
+        try:
+            yield lambda cookies: _PipePage(browser, cookies)
+        finally:
+            browser.close()
+    else:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                yield lambda cookies: _PlaywrightPage(browser, cookies)
+            finally:
+                browser.close()
+
+
 def _preview_render_ms() -> float:
     """Server time to render the real CT's middle slice as a preview PNG, nothing cached."""
     from cases import thumbnails
@@ -111,10 +182,9 @@ def _preview_render_ms() -> float:
     return round(1000 * (time.perf_counter() - started), 1)
 
 
-def run(repeats: int) -> dict:
+def run(repeats: int, driver: str) -> dict:
     from django.conf import settings
     from django.urls import reverse
-    from playwright.sync_api import sync_playwright
 
     ensure_bundle()
     preview_ms = _preview_render_ms()
@@ -137,27 +207,19 @@ def run(repeats: int) -> dict:
     samples: dict[str, dict[str, list]] = {name: {"cold": [], "returning": []} for name in series}
     cache_samples = []
     try:
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-
-            def profile():
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
-                context.add_cookies(
-                    [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server.url}]
-                )
-                return context, context.new_page()
-
+        cookies = [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server.url}]
+        with _browser(driver) as new_page:
             # Warm-up: Chromium's own first start (GPU process, shader compiler) and the
             # server's first requests are not the viewer's.
-            context, page = profile()
+            page = new_page(cookies)
             _visit(page, urls["real_j2k_ct_20"], wait_cached=False)
-            context.close()
+            page.close()
             for _ in range(repeats):
                 for name, url in urls.items():
                     big = name == "synthetic_ct_500"
-                    context, page = profile()
+                    page = new_page(cookies)
                     cpu_before = server.cpu_seconds()
-                    # The browser's processes descend from this one (through Playwright's driver).
+                    # The browser's processes descend from this one.
                     all_before = site.tree_cpu_seconds(os.getpid())
                     cold = _visit(page, url, wait_cached=big)
                     if big:
@@ -184,8 +246,7 @@ def run(repeats: int) -> dict:
                     for _ in range(VISITS_UNTIL_CODE_CACHE - 1):
                         returning = _visit(page, url, wait_cached=False)
                     samples[name]["returning"].append(returning)
-                    context.close()
-            browser.close()
+                    page.close()
     finally:
         server.close()
 
@@ -217,11 +278,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "viewer_browser.json")
+    parser.add_argument(
+        "--driver",
+        choices=("pipe", "playwright"),
+        default="pipe",
+        help="pipe: a bare Chromium over its DevTools pipe, nothing enabled (default); "
+        "playwright: as the browser tests drive it, with its instrumentation",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     with site.workdir() as tmp:
         site.setup_django(Path(tmp))
-        results = run(args.repeats)
+        results = run(args.repeats, args.driver)
     load_after = os.getloadavg()
     first = results["first_image"]["real_j2k_ct_20"]
     cache = results["cache_500"]["median_ms"]
@@ -236,6 +304,7 @@ def main() -> None:
             "load_average_1min": [round(load_before[0], 1), round(load_after[0], 1)],
         },
         "repeats": args.repeats,
+        "driver": args.driver,
         "targets": {"first_image_ms": TARGET_FIRST_IMAGE_MS, "cache_500_ms": TARGET_CACHE_500_MS},
         "headline": {
             "first_pixels_preview_j2k_cold_median_ms": first["cold"]["first_pixels_preview_ms"]["median"],
