@@ -56,12 +56,17 @@ def member_seeds(seed: int, k: int) -> list[int]:
     return [seed + MEMBER_SEED_STEP * i for i in range(k)]
 
 
+def combine(nets: list[nn.Module]) -> nn.Module:
+    """Members as one network: a single one as it is (the state-dict layout of earlier
+    cards), several as a ``MeanProbability``."""
+    return nets[0] if len(nets) == 1 else MeanProbability(nets)
+
+
 def build_members(build, k: int, seed: int | None) -> nn.Module:
-    """``k`` networks from ``build()`` as one ``MeanProbability`` (a single network when
-    k is 1, keeping the state-dict layout of earlier cards). With ``seed`` (training)
+    """``k`` networks from ``build()`` as one (``combine``). With ``seed`` (training)
     member i's initial weights come from ``member_seeds(seed, k)[i]`` alone; loading a
     card needs no seed since the weights are replaced."""
     nets = (
         [seeded(build, s) for s in member_seeds(seed, k)] if seed is not None else [build() for _ in range(k)]
     )
-    return nets[0] if k <= 1 else MeanProbability(nets)
+    return combine(nets)

@@ -184,8 +184,9 @@ def segment(
     """
     image = prepare_image(hu, affine, grid_spacing(config))
     probs = predict_probabilities(net, image, config["roi"], device)
+    coarse_affine = affine_of(image)
     coarse_np = keep_components(probs.argmax(0, keepdim=True)).to(torch.uint8)[0].numpy()
-    labels = labels_on_grid(probs, coarse_np, affine_of(image), hu.shape, affine)
+    labels = labels_on_grid(probs, coarse_np, coarse_affine, hu.shape, affine)
     fine_info = {"applied": False, "reason": "no fine stage"}
     if fine is not None:
         from inference_worker.sacral import fine_stage  # it imports this module
@@ -197,7 +198,7 @@ def segment(
             hu,
             affine,
             coarse_np,
-            affine_of(image),
+            coarse_affine,
             labels,
             device,
         )
@@ -207,7 +208,7 @@ def segment(
         "labels": labels,
         "fine": fine_info,
         "coarse_labels": coarse_np,
-        "coarse_affine": affine_of(image),
+        "coarse_affine": coarse_affine,
         "coarse_image": image[0].numpy(),
         "coarse_probabilities": probs,
         "confidence": confidence,

@@ -23,7 +23,7 @@ from inference_worker.sacral import malignancy as mal_mod
 from inference_worker.sacral import segmentation as seg_mod
 from inference_worker.sacral.calibration import fit_temperature, softmax
 from inference_worker.sacral.data import TASK, Case
-from inference_worker.sacral.ensemble import MeanProbability, member_seeds
+from inference_worker.sacral.ensemble import combine, member_seeds
 from inference_worker.sacral.features import case_features, tabular_raw
 from inference_worker.sacral.preprocess import STRUCTURES, prepare_image, prepare_labels
 from inference_worker.sacral.reader_simulation import simulate_reader
@@ -350,7 +350,7 @@ def _ensemble_fit(build, config, train, val, columns, stats, labels_key, epochs,
                 tabular_dropout=config.get("tabular_dropout", 0.0) if columns else 0.0,
             )
         )
-    net = members[0] if len(members) == 1 else MeanProbability(members).eval()
+    net = combine(members).eval()
     logits = predict_logits(net, val_xs, val_tabs, device)
     return net, logits, val_ys
 

@@ -55,7 +55,14 @@ sys.path.insert(0, str(REPO))
 
 from tests.bench import _viewer_site as site  # noqa: E402
 from tests.bench._cdp_pipe import CdpPipeBrowser  # noqa: E402
-from tests.browser.harness_server import CHROMIUM, CHROMIUM_ARGS, WAIT_READY, ensure_bundle, launch  # noqa: E402
+from tests.browser.harness_server import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWER_STATE,
+    WAIT_READY,
+    ensure_bundle,
+    launch,
+)
 
 TARGET_FIRST_IMAGE_MS = 500
 TARGET_CACHE_500_MS = 3000
@@ -74,7 +81,6 @@ PREVIEW_PAINTED = """() => new Promise((resolve) => {
 })"""
 
 
-STATE = "() => JSON.parse(JSON.stringify(window.osteolensViewer))"
 FIRST_LIVE_RENDER = "() => { const s = window.osteolensViewer; return !!(s && (s.errors.length || s.firstImageMs !== null)); }"
 
 
@@ -94,7 +100,7 @@ def _visit(page, url: str, *, wait_cached: bool) -> dict:
             "() => window.osteolensViewer.cacheMs !== null || window.osteolensViewer.errors.length",
             timeout_s=120,
         )
-    s = page.evaluate(STATE)
+    s = page.evaluate(VIEWER_STATE)
     if s["errors"]:
         raise RuntimeError(f"{url}: {s['errors']}")
     preview_ms = page.evaluate(PREVIEW_PAINTED)

@@ -162,5 +162,9 @@ def open_viewer(
     return state(page)
 
 
+# The page state as plain JSON (a function's source, for page.evaluate and the like).
+VIEWER_STATE = "() => JSON.parse(JSON.stringify(window.osteolensViewer))"
+
+
 def state(page) -> dict:
-    return page.evaluate("() => JSON.parse(JSON.stringify(window.osteolensViewer))")
+    return page.evaluate(VIEWER_STATE)
