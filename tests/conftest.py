@@ -10,7 +10,8 @@ import pytest
 pytest_plugins = ["tests.integration.tiny_models"]
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_DATA = REPO.parent / "shared" / "data" / "real"
+# Real scanner files, kept in the repository (origin and licence: tests/data/real/NOTICE.md).
+REAL_DATA = REPO / "tests" / "data" / "real"
 
 
 @pytest.fixture(scope="session")

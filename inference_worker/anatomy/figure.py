@@ -21,7 +21,7 @@ from inference_worker.anatomy.hip_frame import hip_frame  # noqa: E402
 from inference_worker.io.ct import load_ct  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CT = REPO.parent / "shared" / "data" / "real" / "ct_pelvis_totalseg" / "ct.nii.gz"
+DEFAULT_CT = REPO / "inference_worker" / "phantoms" / "data" / "ct_pelvis_totalseg" / "ct.nii.gz"
 
 
 def hip_bones_by_threshold(hu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """Hybrid sacral CT: phantom tumours inserted into a real pelvis CT.
 
-Base image: the TotalSegmentator test CT in /work/shared/data/real/ct_pelvis_totalseg
+Base image: the TotalSegmentator test CT shipped in inference_worker/phantoms/data/ct_pelvis_totalseg
 (3 mm, RAS). Its hip-bone and sacrum labels are derived here, approximately:
 
 - bone = HU > 180 after a small closing, holes filled, below the top of L5 (inside the
@@ -22,7 +22,6 @@ pure phantom.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,8 @@ from inference_worker.phantoms.sacral_ct import LABELS, PhantomCT
 from inference_worker.phantoms.sacral_lesions import paint_lesion
 from inference_worker.phantoms.sacral_priors import LEVEL_SPANS, sample_presentation
 
-REAL_CT = Path(os.environ.get("OSTEOLENS_REAL_DATA", "/work/shared/data/real")) / "ct_pelvis_totalseg"
+# Shipped with the package (origin and licence: data/NOTICE.md), so no path outside the repo.
+REAL_CT = Path(__file__).resolve().parent / "data" / "ct_pelvis_totalseg"
 S1_LABEL, L5_LABEL = 26, 27
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN_CONFIG = REPO / "platform" / "config" / "gunicorn.py"
-REAL_J2K = REPO.parent / "shared" / "data" / "real" / "ct_dicom_series_j2k"
+REAL_J2K = REPO / "tests" / "data" / "real" / "ct_dicom_series_j2k"
 
 
 def setup_django(workdir: Path) -> None:

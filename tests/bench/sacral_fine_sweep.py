@@ -1,8 +1,8 @@
 """Fine tumour stage alone: train it on seed A, score coarse vs cascade per held-out case.
 
     OMP_NUM_THREADS=1 .venv/bin/python tests/bench/sacral_fine_sweep.py \\
-        --train /work/cohorts/seedA --coarse var/sweep/coarse_full.json \\
-        --test /work/cohorts/seedB --test /work/cohorts/seedC --steps 3000 --out var/sweep/fine.json
+        --train var/cohorts/seedA --coarse var/sweep/coarse_full.json \\
+        --test var/cohorts/seedB --test var/cohorts/seedC --steps 3000 --out var/sweep/fine.json
 
 The coarse segmenter is the one ``sacral_segmenter_sweep.py`` saved (its JSON for the
 config, the .pt beside it for the weights), so one coarse model serves every fine

@@ -1,7 +1,7 @@
 """Ceiling a segmentation grid imposes: the TRUE label map taken to the grid and back.
 
     OMP_NUM_THREADS=1 .venv/bin/python tests/bench/sacral_grid_ceiling.py \\
-        --data /work/cohorts/seedB --split test --spacings 4,3,2,1.5 --out var/ceiling.json
+        --data var/cohorts/seedB --split test --spacings 4,3,2,1.5 --out var/ceiling.json
 
 Each case's true labels go to a grid of the given spacing the way training prepares them
 (``prepare_labels``, nearest), become one-hot probabilities, and come back to the CT grid

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "static" / "build" / "viewer"
 SOURCES = REPO / "static" / "viewer"
 HARNESS = Path(__file__).resolve().parent / "harness"
-REAL_DATA = REPO.parent / "shared" / "data" / "real"
+REAL_DATA = REPO / "tests" / "data" / "real"
 
 CHROMIUM = "/usr/bin/chromium"
 # From docs VIEWER.md: SwiftShader gives headless Chromium a software WebGL2.

@@ -9,7 +9,7 @@ from scipy import ndimage
 
 from inference_worker.phantoms import hybrid_ct
 
-# The real pelvis CT ships in ../shared; its absence is a broken checkout, not a skip.
+# The real pelvis CT ships in inference_worker/phantoms/data; its absence is a broken checkout, not a skip.
 assert (hybrid_ct.REAL_CT / "ct.nii.gz").exists(), f"real CT missing at {hybrid_ct.REAL_CT}"
 
 
