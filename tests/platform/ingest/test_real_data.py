@@ -110,11 +110,11 @@ def test_nifti_volume_becomes_a_ct_series_with_its_geometry(real_data):
 
 
 def test_every_real_file_and_the_rest_rejected(real_data):
-    """All images of the real-data folder ingest; its README and JSON are not images."""
+    """All images of the real-data folder ingest; its NOTICE and JSON are not images."""
     for path in ("ct_dicom_series_j2k", "radiograph_nof_tibia/RG3_J2KR.dcm", "ct_pelvis_totalseg/ct.nii.gz"):
         call_command("ingest", str(real_data / path))
     assert Case.objects.count() == 3
-    for not_image in ("README.md", "ct_pelvis_totalseg/spine_report.json"):
+    for not_image in ("NOTICE.md", "ct_pelvis_totalseg/spine_report.json"):
         with pytest.raises(CommandError, match="Not an image"):
             call_command("ingest", str(real_data / not_image))
     assert Case.objects.count() == 3
