@@ -102,8 +102,6 @@ def analyze(
 @app.task(name="inference_worker.ping")
 def ping(*, payload: str = "pong") -> dict:
     """Round trip check used by health pages and tests."""
-    import torch
+    from inference_worker.devices import describe
 
-    from inference_worker.devices import device
-
-    return {"payload": payload, "device": str(device()), "torch": torch.__version__, "pid": os.getpid()}
+    return {"payload": payload, **describe(), "pid": os.getpid()}

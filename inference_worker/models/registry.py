@@ -48,7 +48,10 @@ def sha256_file(path: str | Path) -> str:
 
 
 def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # The one device setting (OSTEOLENS_DEVICE), never a second rule of our own.
+    from inference_worker.devices import device
+
+    return device()
 
 
 @dataclass
@@ -115,10 +118,18 @@ def save_model(
         "metrics": metrics,
         "synthetic_training": bool(synthetic_training),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        # Where it was trained: every training path runs on the one device setting.
+        "trained_on": _trained_on(),
         **(extra or {}),
     }
     (target / CARD).write_text(json.dumps(card, indent=2, default=_jsonable))
     return target
+
+
+def _trained_on() -> dict:
+    from inference_worker.devices import describe
+
+    return describe()
 
 
 def _jsonable(value: Any):

@@ -88,7 +88,7 @@ def save_imaging_model(
 
 
 def load_imaging_model(task: str, name: str, root: str | Path | None = None) -> registry.LoadedModel:
-    return registry.load_model(task, name, build=build_from_card, root=root, device=torch.device("cpu"))
+    return registry.load_model(task, name, build=build_from_card, root=root)
 
 
 def card_summary(card: dict) -> dict:
@@ -110,10 +110,11 @@ def score_and_embed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positive-class probabilities and pooled embeddings of normalised inputs (n, C, S, S)."""
     network.eval()
+    device = next(network.parameters()).device
     probs, embeds = [], []
     for start in range(0, len(x), batch_size):
-        xb = torch.as_tensor(x[start : start + batch_size])
+        xb = torch.as_tensor(x[start : start + batch_size]).to(device)
         e = network.embed(xb)
-        probs.append(torch.sigmoid(network.fc(e)[:, 0]).numpy())
-        embeds.append(e.numpy())
+        probs.append(torch.sigmoid(network.fc(e)[:, 0]).float().cpu().numpy())
+        embeds.append(e.float().cpu().numpy())
     return np.concatenate(probs), np.concatenate(embeds)

@@ -28,7 +28,7 @@ def model_cams(
     network, x: np.ndarray, layer: str, methods=METHODS, class_index: int = 1, max_channels: int = 32
 ) -> dict[str, np.ndarray]:
     """{method: [0, 1] map on the model grid} for one normalised input (C, S, S), positive class."""
-    xt = torch.as_tensor(x[None])
+    xt = torch.as_tensor(x[None]).to(next(network.parameters()).device)
     maps = {}
     if "gradcam" in methods:
         maps["gradcam"] = grad_cam(network, xt, layer, class_index)

@@ -45,10 +45,11 @@ def _balanced_indices(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def predict(network: nn.Module, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Positive-class probabilities of a single-logit network."""
     network.eval()
+    device = next(network.parameters()).device
     out = []
     for start in range(0, len(x), batch_size):
-        logits = network(torch.as_tensor(x[start : start + batch_size]))
-        out.append(torch.sigmoid(logits[:, 0]).cpu().numpy())
+        logits = network(torch.as_tensor(x[start : start + batch_size]).to(device))
+        out.append(torch.sigmoid(logits[:, 0]).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -69,7 +70,15 @@ def train_classifier(
     seed: int = 0,
     log=None,
 ) -> tuple[nn.Module, dict]:
-    """Train in place; return the network holding its best validation epoch, and the history."""
+    """Train in place; return the network holding its best validation epoch, and the history.
+
+    Runs on the worker's device (OSTEOLENS_DEVICE); the flips are drawn on the host
+    generator so a seed gives the same augmentation on every device.
+    """
+    from inference_worker.devices import device as worker_device
+
+    device = worker_device()
+    network.to(device)
     seed_everything(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -107,8 +116,8 @@ def train_classifier(
             idx = order[start : start + recipe["batch_size"]]
             if len(idx) < 2:  # batch norm cannot train on a single image
                 continue
-            xb = _flip(torch.as_tensor(x_train[idx]), generator)
-            yb = torch.as_tensor(y_train[idx])[:, None]
+            xb = _flip(torch.as_tensor(x_train[idx]), generator).to(device, non_blocking=True)
+            yb = torch.as_tensor(y_train[idx])[:, None].to(device, non_blocking=True)
             optimiser.zero_grad()
             loss = loss_fn(network(xb), yb)
             loss.backward()

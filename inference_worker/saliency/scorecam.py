@@ -99,7 +99,7 @@ def score_cam_reference(
         cls = int(logits.argmax(1)) if class_index is None else int(class_index)
         baseline = _class_score(model, torch.zeros_like(x), cls, n_out)[0]
         acts = acts[0]
-        weights = torch.zeros(acts.shape[0], dtype=acts.dtype)
+        weights = torch.zeros(acts.shape[0], dtype=acts.dtype, device=acts.device)
         for k in range(acts.shape[0]):
             masks, _ = _masks(acts[k : k + 1], spatial)
             weights[k] = _class_score(model, x * masks[0], cls, n_out)[0] - baseline
@@ -113,7 +113,8 @@ def _patterns(acts: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     flat = ((hi - lo) <= 1e-12 * torch.clamp(hi.abs(), min=1.0)).flatten()
     pattern = (low - lo) / torch.where(hi - lo > 0, hi - lo, torch.ones_like(hi))
     pattern[flat] = 0.0
-    return pattern.numpy(), flat.numpy()
+    # k-means and the ridge surrogate run on the host: the patterns are tiny.
+    return pattern.cpu().numpy(), flat.cpu().numpy()
 
 
 def _representatives(patterns: np.ndarray, k: int) -> np.ndarray:
@@ -159,15 +160,18 @@ def score_cam(
         baseline = _class_score(model, torch.zeros_like(small), cls, n_out)[0]
         exact = np.zeros(len(chosen))
         for start in range(0, len(chosen), batch_size):
-            chunk = torch.as_tensor(chosen[start : start + batch_size])
+            chunk = torch.as_tensor(chosen[start : start + batch_size], device=acts.device)
             masks, _ = _masks(acts[chunk], spatial)
             masked = _rescale(x * masks.unsqueeze(1), mask_scale)
-            exact[start : start + len(chunk)] = (_class_score(model, masked, cls, n_out) - baseline).numpy()
+            exact[start : start + len(chunk)] = (
+                (_class_score(model, masked, cls, n_out) - baseline).float().cpu().numpy()
+            )
         weights = np.zeros(acts.shape[0])
         if len(chosen) < len(live):
             weights[live] = _surrogate(patterns[chosen], exact).predict(patterns[live])
         weights[chosen] = exact
-    return _finish(torch.as_tensor(weights, dtype=acts.dtype), acts, spatial)
+    # The weights go back to the activations' device: the map is summed there.
+    return _finish(torch.as_tensor(weights, dtype=acts.dtype, device=acts.device), acts, spatial)
 
 
 def _surrogate(patterns: np.ndarray, weights: np.ndarray) -> Ridge:
