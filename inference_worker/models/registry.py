@@ -189,7 +189,9 @@ def load_model(
         actual = sha256_file(path / WEIGHTS)
         if actual != card.get("sha256"):
             raise ValueError(f"{path / WEIGHTS}: sha256 {actual[:12]} does not match its card")
-        state = torch.load(path / WEIGHTS, map_location=device, weights_only=False)
+        # Read on the host, then move the network: extras such as a stacker's
+        # coefficients are host-side arrays, and only the network computes on the device.
+        state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=False)
         network = None
         if build is not None:
             network = build(card)
