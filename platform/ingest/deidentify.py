@@ -384,11 +384,9 @@ def _public(ds: Dataset, tag: int, ctx: _Context, depth: int) -> None:
     if tag in profile.REMOVE_TAGS or vrs is None:
         raise _Drop  # what the profile removes, and tags this dictionary does not know
     declared = ds.get_item(tag).VR
-    if (
-        declared not in (None, "UN")
-        and declared not in vrs
-        and not (declared in ("OB", "OW") and "OB" in vrs)
-    ):
+    if declared and " or " in declared:
+        declared = None  # set in memory without choosing ("OB or OW"): the dictionary's
+    if declared not in (None, "UN") and declared not in vrs:
         raise _Drop  # a wrong VR: pydicom would decode it as something it is not
     vr = declared if declared in vrs else vrs[0]
     if vr == "SQ":
