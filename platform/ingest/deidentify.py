@@ -53,6 +53,7 @@ from pydicom import Dataset
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
@@ -240,9 +241,11 @@ def _raw_values(ds: Dataset, tag: int) -> list[str]:
     value = elem.value
     if value is None or value == "":
         return []
-    if isinstance(value, str | bytes):
-        return [value.decode("latin-1") if isinstance(value, bytes) else value]
-    return [str(v) for v in value]
+    if isinstance(value, bytes):
+        return [value.decode("latin-1")]
+    if isinstance(value, list | tuple | MultiValue):
+        return [str(v) for v in value]
+    return [str(value)]  # one str, number (DSfloat, IS), PersonName...
 
 
 def _raw_bytes(ds: Dataset, tag: int) -> bytes | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
@@ -144,3 +145,19 @@ def test_standard_code_meanings_are_kept_and_local_ones_cleaned():
         ds.SourceImageSequence[0].PurposeOfReferenceCodeSequence[0].CodeMeaning == "Uncompressed predecessor"
     )
     assert ds.AnatomicRegionSequence[0].CodeMeaning == "Pelvis"
+
+
+@pytest.mark.django_db
+def test_a_dataset_built_in_memory_keeps_what_one_read_from_a_file_keeps(tmp_path):
+    """Factories and converters de-identify datasets they built (decoded values, 'OB or
+    OW' VRs); ingest de-identifies raw ones read from files: both keep the same."""
+    in_memory = ct_dataset(1)
+    path = tmp_path / "IM1"
+    in_memory.save_as(path, enforce_file_format=True)
+    from_file = pydicom.dcmread(path)
+    deidentify.deidentify(in_memory, pseudonym="MEM-1")
+    deidentify.deidentify(from_file, pseudonym="MEM-1")
+    assert sorted(in_memory.keys()) == sorted(from_file.keys())
+    for keyword in ("WindowCenter", "RescaleIntercept", "ImagePositionPatient", "PixelSpacing", "Rows",
+                    "PixelData", "SliceThickness", "PatientAge", "Modality", "StudyDate"):  # fmt: skip
+        assert in_memory[keyword].value == from_file[keyword].value, keyword
