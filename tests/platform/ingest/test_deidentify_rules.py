@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -161,3 +162,11 @@ def test_a_dataset_built_in_memory_keeps_what_one_read_from_a_file_keeps(tmp_pat
     for keyword in ("WindowCenter", "RescaleIntercept", "ImagePositionPatient", "PixelSpacing", "Rows",
                     "PixelData", "SliceThickness", "PatientAge", "Modality", "StudyDate"):  # fmt: skip
         assert in_memory[keyword].value == from_file[keyword].value, keyword
+
+
+def test_the_conformance_table_in_the_docs_lists_every_e11_attribute():
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "deidentification.md").read_text()
+    rows = {line.split("|")[2].strip() for line in doc.splitlines() if line.startswith("| (")}
+    assert rows == set(deid_profile.E1_1)
+    for keyword in (*deid_profile.CLEAN_KEYWORDS, "Retain Safe Private", "burned-in"):
+        assert keyword in doc
