@@ -368,7 +368,6 @@ KEEP_TEXT_KEYWORDS = (
     "MappingResource",
     "PatientIdentityRemoved",
     "LongitudinalTemporalInformationModified",
-    "DeidentificationMethod",
     "AnatomicalOrientationType",
     "MultienergyCTAcquisition",
     "SeriesType",
