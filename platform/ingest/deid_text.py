@@ -11,7 +11,8 @@ The rule, in order (docs/deidentification.md states it for users):
    (split at - / _ . , + and brackets) is allowed: a word of the clinical vocabulary below
    (anatomy, pathology, modality, projection, technique, common English function words),
    a single letter, a number of at most three digits (with an optional decimal part), a
-   vertebral level (L5, T12, C2, S1) or a count with a unit (3D, 5mm, 120kV). Anything
+   vertebral level (L5, T12, C2, S1), a count with a unit (3D, 5mm, 120kV) or a
+   vocabulary word run together with such a number (WINDOW1). Anything
    else (names, institutions, IDs, unknown abbreviations) is dropped.
 4. Function words left dangling at either end ("at", "of"...) are dropped; an empty result is kept
    empty (the attribute stays, blank).
@@ -55,6 +56,7 @@ _EDGE_PUNCT = "()[]{},;:.'\"!?"
 _SPINE_LEVEL = re.compile(r"^[ctls]\d{1,2}$")
 _NUMBER_UNIT = re.compile(r"^\d{1,3}(?:d|mm|cm|ml|kv|kvp|mas|ma|s|sec|min|x|h|hr|t)?$")
 _SHORT_NUMBER = re.compile(r"^\d{1,3}$")
+_LETTERS_DIGITS = re.compile(r"[a-z]+|\d+")
 _DECIMAL = re.compile(r"(?<![\d.])\d{1,3}\.\d{1,2}(?![\d.])")
 
 # Left dangling at an end once what they governed was cut out ("Knee at <hospital>").
@@ -98,7 +100,7 @@ ossifying osteoblastic osteoblastoma osteochondroma osteoid osteolytic osteoma o
 osteonecrosis osteopenia osteoporosis osteoporotic osteosarcoma paget pathological
 periosteal periostitis plasmacytoma primary reaction recurrence sarcoma sclerosis sclerotic
 secondary simple tb tuberculosis tumor tumors tumour tumours unicameral
-ct mr mri cr dx xr rf us nm pt pet spect ot sc seg sr xa mg io px cbct dexa dxa
+ct mr mri cr dx xr fdg psma rf us nm pt pet spect ot sc seg sr xa mg io px cbct dexa dxa
 ap pa lat ll rl oblique obl lateral frontal axial coronal sagittal transverse cor sag ax tra
 decubitus erect supine prone standing weight weightbearing bearing flexion extension
 neutral swimmers swimmer view views projection projections frog lauenstein mortise
@@ -154,7 +156,11 @@ def _part_allowed(part: str, names: frozenset[str]) -> bool:
         return len(part) == 1 or part in VOCABULARY
     if part.isdigit():
         return bool(_SHORT_NUMBER.match(part))
-    return bool(_SPINE_LEVEL.match(part) or _NUMBER_UNIT.match(part) or part in VOCABULARY)
+    if _SPINE_LEVEL.match(part) or _NUMBER_UNIT.match(part) or part in VOCABULARY:
+        return True
+    # A word and a short number run together ("WINDOW1", "phase2"): both halves allowed.
+    pieces = _LETTERS_DIGITS.findall(part)
+    return len(pieces) == 2 and all(_part_allowed(piece, names) for piece in pieces)
 
 
 def _word_allowed(word: str, names: frozenset[str]) -> bool:

@@ -65,6 +65,8 @@ def test_every_keyword_in_the_tables_is_a_dictionary_keyword():
         ("Chordoma of sacrum, S2", "Chordoma of sacrum, S2"),
         ("PET/CT Onko/Infekt", "PET/CT"),
         ("MARKERHOSP", ""),
+        ("WINDOW1 phase2", "WINDOW1 phase2"),
+        ("AB123 X12Y34 Br38f", ""),
     ],
 )
 def test_clean_descriptor_rule(text, expected):
