@@ -6,7 +6,8 @@ The rule, in order (docs/deidentification.md states it for users):
    15.01.24, 15 Jan 2024, Jan 15 2024, +41 61 265 25 25...).
 2. Every original value of an identifying attribute found anywhere in the dataset (any
    person name (PN), patient / accession / study IDs, institution, department, station,
-   location...) is cut out where it appears whole, and so is each word of it.
+   location...) is cut out where it appears whole, and so is each word of a person name
+   or ID (an institution's vocabulary words, like "Bone" in "... Bone Clinic", stay).
 3. What is left is split into words at spaces; a word is kept only when each of its parts
    (split at - / _ . , + and brackets) is allowed: a word of the clinical vocabulary below
    (anatomy, pathology, modality, projection, technique, common English function words),
