@@ -1,26 +1,33 @@
 """De-identification of DICOM datasets before anything is stored.
 
-Follows the DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile, with
-these options (recorded in every file's DeidentificationMethodCodeSequence):
+PS3.15 Annex E Basic Application Level Confidentiality Profile (Table E.1-1, encoded in
+ingest.deid_profile), with these options (recorded in DeidentificationMethodCodeSequence):
 
-- Retain Longitudinal Temporal Information, Modified Dates (DCM 113107): every DA/DT is
-  shifted back by a per-patient number of days derived from a keyed hash of the original
-  patient identity, so intervals between one patient's studies survive while the real
-  dates do not. Times of day are kept.
-- Retain Patient Characteristics (DCM 113108), limited to PatientAge and PatientSex:
-  teaching and the models need them; weight, size and the rest are removed.
-- Clean Descriptors (DCM 113105): StudyDescription, SeriesDescription and ProtocolName
-  are kept (readers need "Non-ossifying fibroma of distal tibia"), but any fragment of
-  the original patient name, ID or accession number found in them is cut out. Every
-  other free-text attribute (comments, addresses, LT/ST/UT text) is removed.
+- Retain Longitudinal Temporal Information, Modified Dates (DCM 113107): every date the
+  profile lets us keep is shifted back by a per-patient number of days derived from a
+  keyed hash of the original patient identity, so intervals between one patient's
+  studies survive while the real dates do not. Times of day are kept.
+- Retain Patient Characteristics (DCM 113108), limited to PatientAge and PatientSex.
+- Clean Descriptors (DCM 113105): StudyDescription, SeriesDescription, ProtocolName,
+  BodyPartExamined and a few labels keep only words of a clinical vocabulary (see
+  ingest.deid_text for the rule); all other free text is removed.
+- Retain Safe Private (DCM 113111), with the short allow-list in deid_profile.SAFE_PRIVATE;
+  every other private attribute is removed.
 
-Beyond the attribute lists, generic rules catch what a list would miss: every private
-tag, every person name (PN) at any depth, curve (50xx) and overlay (60xx) groups, and
-public tags this pydicom does not know are removed; every UID (UI) that is not a
-standard class / transfer-syntax UID is replaced by ``2.25.<int>`` from an HMAC of the
-original with a key derived from settings.SECRET_KEY, so the same original UID always
-maps to the same new one: series stay together across files and uploads, and
-references between instances still resolve.
+The design is an allow-list, applied to the dataset and to every sequence item at any
+depth: an attribute is kept only when deid_profile names it (text, sequences, binary
+data), or when it is a public attribute with a numeric VR (measurements and geometry,
+value checked to be well formed) that Table E.1-1 does not remove, or a UID or date
+(replaced / shifted). Unknown public tags, private tags, curves and overlays, person
+names (PN), AE titles, URLs and every other text are removed. A value that pydicom cannot
+decode, has the wrong VR or malformed content is removed rather than kept or allowed to
+fail; when the file cannot do without it (its UIDs, the image pixel description) the
+file is refused with an IngestError.
+
+Every UID (UI) that is not a standard class / transfer-syntax UID is replaced by
+``2.25.<int>`` from an HMAC of the original with a key derived from settings.SECRET_KEY,
+so the same original UID always maps to the same new one: series stay together across
+files and uploads, and references between instances still resolve.
 
 Synthetic-phantom marker: ImageComments is free text and is removed, except that when it
 says "SYNTHETIC PHANTOM" the attribute is rewritten to exactly that marker (nothing else
@@ -29,6 +36,7 @@ such wherever they travel. The caller also gets the flag back to set Case.synthe
 
 Pixel data is not examined: burned-in text is out of scope (no Clean Pixel Data option),
 which is why the method says so and radiographs from outside should be checked by eye.
+The stored file's 128-byte preamble is zeroed and its file meta group rebuilt.
 """
 
 from __future__ import annotations
@@ -36,217 +44,81 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
 from pydicom import Dataset
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from ingest import deid_profile as profile
+from ingest import deid_text
+from ingest.errors import IngestError
 
 PHANTOM_MARKER = "SYNTHETIC PHANTOM"
 METHOD = (
-    "PS3.15 E basic profile",
+    "PS3.15 E.1-1 basic profile",
+    "allow-list of attributes",
     "dates shifted per patient",
     "age and sex kept",
+    "descriptors cleaned",
     "UIDs replaced (keyed hash)",
+    "pixel data not examined",
 )
 METHOD_CODES = (
     ("113100", "Basic Application Confidentiality Profile"),
     ("113105", "Clean Descriptors Option"),
     ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
     ("113108", "Retain Patient Characteristics Option"),
+    ("113111", "Retain Safe Private Option"),
 )
 MAX_SHIFT_DAYS = 3650
 IMPLEMENTATION_VERSION = "OSTEOLENS_1"
 
-# Attributes the profile removes (X) or that carry identity in practice. By keyword, so
-# a reader can check the list against the standard's table.
-REMOVE_KEYWORDS = (
-    # Patient identity and demographics (patient characteristics kept: age, sex).
-    "PatientBirthTime",
-    "PatientBirthName",
-    "PatientMotherBirthName",
-    "OtherPatientIDs",
-    "OtherPatientIDsSequence",
-    "OtherPatientNames",
-    "PatientAddress",
-    "PatientTelephoneNumbers",
-    "PatientTelecomInformation",
-    "PatientComments",
-    "PatientInsurancePlanCodeSequence",
-    "PatientPrimaryLanguageCodeSequence",
-    "PatientReligiousPreference",
-    "PatientSexNeutered",
-    "PatientSize",
-    "PatientWeight",
-    "PatientState",
-    "PatientInstitutionResidence",
-    "PatientTransportArrangements",
-    "IssuerOfPatientID",
-    "IssuerOfPatientIDQualifiersSequence",
-    "TypeOfPatientID",
-    "MilitaryRank",
-    "BranchOfService",
-    "MedicalRecordLocator",
-    "EthnicGroup",
-    "Occupation",
-    "AdditionalPatientHistory",
-    "MedicalAlerts",
-    "Allergies",
-    "CountryOfResidence",
-    "RegionOfResidence",
-    "PregnancyStatus",
-    "SmokingStatus",
-    "LastMenstrualDate",
-    "SpecialNeeds",
-    "ResponsiblePerson",
-    "ResponsiblePersonRole",
-    "ResponsibleOrganization",
-    "ReferencedPatientSequence",
-    "ReferencedPatientPhotoSequence",
-    # Visit, admission, request and procedure step.
-    "AdmissionID",
-    "IssuerOfAdmissionIDSequence",
-    "AdmittingDate",
-    "AdmittingTime",
-    "AdmittingDiagnosesDescription",
-    "AdmittingDiagnosesCodeSequence",
-    "CurrentPatientLocation",
-    "ServiceEpisodeID",
-    "ServiceEpisodeDescription",
-    "VisitComments",
-    "IssuerOfAccessionNumberSequence",
-    "StudyIDIssuer",
-    "StudyComments",
-    "ReferringPhysicianAddress",
-    "ReferringPhysicianTelephoneNumbers",
-    "ReferringPhysicianIdentificationSequence",
-    "ConsultingPhysicianName",
-    "ConsultingPhysicianIdentificationSequence",
-    "PhysiciansOfRecord",
-    "PhysiciansOfRecordIdentificationSequence",
-    "PerformingPhysicianName",
-    "PerformingPhysicianIdentificationSequence",
-    "NameOfPhysiciansReadingStudy",
-    "PhysiciansReadingStudyIdentificationSequence",
-    "OperatorsName",
-    "OperatorIdentificationSequence",
-    "RequestingPhysician",
-    "RequestingService",
-    "ReferencedStudySequence",
-    "ReferencedPerformedProcedureStepSequence",
-    "RequestAttributesSequence",
-    "RequestedProcedureDescription",
-    "RequestedProcedureID",
-    "RequestedProcedureComments",
-    "ReasonForTheRequestedProcedure",
-    "ReasonForStudy",
-    "ImagingServiceRequestComments",
-    "OrderEnteredBy",
-    "OrderEntererLocation",
-    "OrderCallbackPhoneNumber",
-    "PlacerOrderNumberImagingServiceRequest",
-    "FillerOrderNumberImagingServiceRequest",
-    "PerformedProcedureStepID",
-    "PerformedProcedureStepDescription",
-    "PerformedLocation",
-    "PerformedStationName",
-    "PerformedStationAETitle",
-    "ScheduledPerformingPhysicianName",
-    "ScheduledProcedureStepID",
-    "ScheduledProcedureStepDescription",
-    "ScheduledStationName",
-    "ScheduledStationAETitle",
-    "ScheduledProcedureStepLocation",
-    "ProcedureCodeSequence",
-    "InterpretationRecorder",
-    "InterpretationTranscriber",
-    "InterpretationApproverSequence",
-    "DistributionName",
-    "DistributionAddress",
-    # Institution and equipment identity (manufacturer and model are kept).
-    "InstitutionName",
-    "InstitutionAddress",
-    "InstitutionalDepartmentName",
-    "InstitutionCodeSequence",
-    "InstitutionalDepartmentTypeCodeSequence",
-    "StationName",
-    "DeviceSerialNumber",
-    "DeviceUID",
-    "DetectorID",
-    "GantryID",
-    "PlateID",
-    "CassetteID",
-    "TimezoneOffsetFromUTC",
-    # Free text.
-    "FrameComments",
-    "DerivationDescription",
-    "AcquisitionComments",
-    "AcquisitionDeviceProcessingDescription",
-    "ContrastBolusAgent",
-    "TextString",
-    "TextComments",
-    "ContentCreatorName",
-    "ContentCreatorIdentificationCodeSequence",
-    "VerifyingObserverName",
-    "VerifyingObserverSequence",
-    "VerifyingOrganization",
-    "PersonName",
-    "PersonIdentificationCodeSequence",
-    # Signatures and audit trails hold the original values.
-    "DigitalSignaturesSequence",
-    "MACParametersSequence",
-    "EncryptedAttributesSequence",
-    "OriginalAttributesSequence",
-    "ModifiedAttributesSequence",
-    "ReferencedDigitalSignatureSequence",
-    "ReferencedSOPInstanceMACSequence",
-)
-# Type 2 attributes: present but empty keeps the file conformant.
-EMPTY_KEYWORDS = ("PatientBirthDate", "AccessionNumber", "StudyID", "ReferringPhysicianName")
-CLEAN_KEYWORDS = ("StudyDescription", "SeriesDescription", "ProtocolName")
-# UIDs naming a class or scheme, not an instance: replacing them would break the file.
-KEEP_UID_KEYWORDS = (
-    "SOPClassUID",
-    "ReferencedSOPClassUID",
-    "MediaStorageSOPClassUID",
-    "AffectedSOPClassUID",
-    "RequestedSOPClassUID",
-    "ReferencedSOPClassUIDInFile",
-    "RelatedGeneralSOPClassUID",
-    "OriginalSpecializedSOPClassUID",
-    "TransferSyntaxUID",
-    "ReferencedTransferSyntaxUIDInFile",
-    "ImplementationClassUID",
-    "CodingSchemeUID",
-    "ContextGroupExtensionCreatorUID",
-)
+# Kept for callers and tests that name them; the tables live in deid_profile.
+REMOVE_KEYWORDS = tuple(sorted(keyword_for_tag(tag) for tag in profile.REMOVE_TAGS))
+REMOVE_TAGS = profile.REMOVE_TAGS
+EMPTY_KEYWORDS = profile.EMPTY_KEYWORDS
+EMPTY_TAGS = profile.EMPTY_TAGS
+CLEAN_KEYWORDS = profile.CLEAN_KEYWORDS
+CLEAN_TAGS = profile.CLEAN_TAGS
+KEEP_UID_KEYWORDS = profile.KEEP_UID_KEYWORDS
+KEEP_UID_TAGS = profile.KEEP_UID_TAGS
 FREE_TEXT_VRS = frozenset({"LT", "ST", "UT"})
 DATE_VRS = frozenset({"DA", "DT"})
 STANDARD_UID_ROOT = "1.2.840.10008."
 
-
-def _tags(keywords) -> frozenset[int]:
-    tags = set()
-    for keyword in keywords:
-        tag = tag_for_keyword(keyword)
-        if tag is None:  # pragma: no cover - guarded by a test
-            raise LookupError(f"unknown DICOM keyword {keyword!r}")
-        tags.add(tag)
-    return frozenset(tags)
-
-
-REMOVE_TAGS = _tags(REMOVE_KEYWORDS)
-EMPTY_TAGS = _tags(EMPTY_KEYWORDS)
-CLEAN_TAGS = _tags(CLEAN_KEYWORDS)
-KEEP_UID_TAGS = _tags(KEEP_UID_KEYWORDS)
 PATIENT_NAME = tag_for_keyword("PatientName")
 PATIENT_ID = tag_for_keyword("PatientID")
 IMAGE_COMMENTS = tag_for_keyword("ImageComments")
+PATIENT_AGE = tag_for_keyword("PatientAge")
+PATIENT_SEX = tag_for_keyword("PatientSex")
+CODE_MEANING = tag_for_keyword("CodeMeaning")
+TRAILING_PADDING = tag_for_keyword("DataSetTrailingPadding")
+# The file cannot be stored or shown without these: a bad value refuses the file.
+ESSENTIAL_TAGS = profile.tags(
+    (
+        "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns",
+        "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "SamplesPerPixel",
+        "PhotometricInterpretation", "PixelData",
+    )
+)  # fmt: skip
+# Type 2 attributes emptied, not removed, when their value cannot be kept.
+EMPTY_WHEN_BAD = profile.tags(("StudyDate", "StudyTime"))
+
+_CS = re.compile(rb"^[A-Z0-9 _]{0,16}$")
+_AS = re.compile(rb"^\d{3}[DWMY]$")
+_NUMBER = re.compile(rb"^[0-9+\-.eE ]*$")
+_TM = re.compile(r"^(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?|\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)$")
+_DT = re.compile(r"^(\d{8})(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?([+-]\d{4})?$")
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_SEX = frozenset({"M", "F", "O", ""})
 
 
 @lru_cache(maxsize=4)
@@ -270,6 +142,17 @@ def replace_uid(original: str) -> str:
     return _replace_uid(_secret(), original.strip())
 
 
+def _raw_text(ds: Dataset, keyword: str) -> str:
+    """A header value as text without letting a malformed value raise."""
+    elem = ds.get_item(keyword)
+    if elem is None:
+        return ""
+    try:
+        return str(ds[keyword].value or "")
+    except Exception:  # noqa: BLE001 - hostile bytes: compare them as they are
+        return bytes(elem.value or b"").decode("latin-1") if elem.is_raw else ""
+
+
 @dataclass(frozen=True)
 class PatientIdentity:
     """The original patient identity of a file, used only to compare files and derive
@@ -280,10 +163,10 @@ class PatientIdentity:
 
     @classmethod
     def of(cls, ds: Dataset) -> PatientIdentity:
-        name = str(ds.get("PatientName", "") or "")
+        name = _raw_text(ds, "PatientName")
         # "Doe^John" and "DOE^JOHN^^" are one person.
         name = "^".join(part.strip() for part in name.upper().split("^")).rstrip("^")
-        return cls(str(ds.get("PatientID", "") or "").strip(), name)
+        return cls(_raw_text(ds, "PatientID").strip(" \0"), name.strip(" \0"))
 
     def describe(self) -> str:
         return "anonymous" if not (self.patient_id or self.patient_name) else "a named patient"
@@ -307,102 +190,316 @@ class Result:
     identifiers: list[str] = field(default_factory=list)
 
 
-def _identifying_fragments(ds: Dataset) -> list[str]:
-    """Strings from the original header that must not survive in kept descriptors."""
-    values = [str(ds.get("PatientID", "") or ""), str(ds.get("AccessionNumber", "") or "")]
-    name = str(ds.get("PatientName", "") or "")
-    values += [part for part in name.replace("^", " ").replace("=", " ").split() if len(part) >= 3]
-    return sorted({v.strip() for v in values if len(v.strip()) >= 3}, key=len, reverse=True)
+@dataclass
+class _Context:
+    shift: dt.timedelta
+    names: frozenset[str]
+    wholes: tuple[str, ...]
+    result: Result
 
 
-def _clean_text(text: str, fragments: list[str]) -> str:
-    lowered = text.lower()
-    for fragment in fragments:
-        start = lowered.find(fragment.lower())
-        while start >= 0:
-            text = text[:start] + text[start + len(fragment) :]
-            lowered = text.lower()
-            start = lowered.find(fragment.lower())
-    return " ".join(text.split())
+class _Drop(Exception):
+    """Raised inside the element rules: the element cannot be kept."""
+
+
+# --- values ---------------------------------------------------------------------------
 
 
 def _shift_date(value: str, shift: dt.timedelta) -> str | None:
-    value = value.strip()
+    """A DA value moved back by ``shift``; '' stays ''; None when it is not a date that
+    can be shifted (malformed, year 0001, a range...), so it must go."""
+    value = value.strip(" \0")
     if not value:
         return ""
+    if len(value) != 8 or not value.isdigit():
+        return None
     try:
-        day = dt.date(int(value[0:4]), int(value[4:6]), int(value[6:8]))
-    except (ValueError, IndexError):
-        return None  # unparseable: cannot be shifted, so it goes
-    return (day - shift).strftime("%Y%m%d") + value[8:]
+        day = dt.date(int(value[0:4]), int(value[4:6]), int(value[6:8])) - shift
+    except (ValueError, OverflowError):
+        return None
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
 
 
-def _element_vr(ds: Dataset, tag: BaseTag) -> str | None:
-    vr = ds.get_item(tag).VR  # raw elements keep their VR without being decoded
-    if vr in (None, "UN"):
-        try:
-            vr = dictionary_VR(tag)
-        except KeyError:
-            return None
-    return vr
+def _shift_datetime(value: str, shift: dt.timedelta) -> str | None:
+    value = value.strip(" \0")
+    if not value:
+        return ""
+    match = _DT.match(value)
+    if not match:
+        return None  # a year or month alone says too little to shift: it goes
+    day = _shift_date(match.group(1), shift)
+    return None if day is None else day + value[8:]
 
 
-def _scrub(ds: Dataset, shift: dt.timedelta, fragments: list[str], result: Result) -> None:
+def _raw_values(ds: Dataset, tag: int) -> list[str]:
+    """The values of a text element, from its raw bytes when it has not been decoded
+    (no decoding cost, nothing can raise) or from pydicom's value."""
+    elem = ds.get_item(tag)
+    if elem.is_raw:
+        raw = bytes(elem.value or b"")
+        return raw.decode("latin-1").split("\\") if raw else []
+    value = elem.value
+    if value is None or value == "":
+        return []
+    if isinstance(value, bytes):
+        return [value.decode("latin-1")]
+    if isinstance(value, list | tuple | MultiValue):
+        return [str(v) for v in value]
+    return [str(value)]  # one str, number (DSfloat, IS), PersonName...
+
+
+def _raw_bytes(ds: Dataset, tag: int) -> bytes | None:
+    elem = ds.get_item(tag)
+    return bytes(elem.value or b"") if elem.is_raw else None
+
+
+def _set(ds: Dataset, tag: int, vr: str, values: list[str]) -> None:
+    """Replace an element without decoding the old value (which may not decode)."""
+    value: object = values[0] if len(values) == 1 else ("" if not values else values)
+    ds[tag] = DataElement(tag, vr, value)
+
+
+@lru_cache(maxsize=1)
+def _known_codes() -> dict[tuple[str, str], str]:
+    """(coding scheme, code value) -> meaning, for the codes pydicom's SR dictionary
+    knows (DCM, SCT, LN, UCUM, RADLEX...): a standard code keeps its standard meaning."""
+    from pydicom.sr._concepts_dict import concepts
+
+    known = {}
+    for scheme, by_keyword in concepts.items():
+        for codes in by_keyword.values():
+            for code, (meaning, _cids) in codes.items():
+                known[(scheme, code)] = meaning
+    return known
+
+
+# --- element rules ----------------------------------------------------------------------
+
+
+def _numeric(ds: Dataset, tag: int, vrs: tuple[str, ...]) -> None:
+    raw = _raw_bytes(ds, tag)
+    if raw is None:
+        return  # decoded by pydicom: a number already
+    sizes = {profile.NUMERIC_ITEM_SIZES[vr] for vr in vrs if vr in profile.NUMERIC_ITEM_SIZES}
+    if not any(len(raw) % size == 0 for size in sizes):
+        raise _Drop  # pydicom would raise BytesLengthException on it
+
+
+def _number_string(ds: Dataset, tag: int) -> None:
+    raw = _raw_bytes(ds, tag)
+    if raw is None:
+        raw = "\\".join(_raw_values(ds, tag)).encode("latin-1", "replace")
+    if not all(_NUMBER.match(part.strip(b" \0")) for part in raw.split(b"\\")):
+        raise _Drop
+
+
+def _uid(ds: Dataset, tag: int) -> None:
+    values = [v.strip(" \0") for v in _raw_values(ds, tag)]
+    if not all(_UID.match(v) for v in values if v):
+        raise _Drop
+    if tag in profile.KEEP_UID_TAGS:
+        return
+    replaced = [v if (not v or v.startswith(STANDARD_UID_ROOT)) else replace_uid(v) for v in values]
+    _set(ds, tag, "UI", replaced)
+
+
+def _dates(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
+    shift = _shift_date if vr == "DA" else _shift_datetime
+    shifted = [shift(v, ctx.shift) for v in _raw_values(ds, tag)]
+    if any(v is None for v in shifted):
+        raise _Drop
+    _set(ds, tag, vr, shifted)
+
+
+def _time(ds: Dataset, tag: int) -> None:
+    if not all(_TM.match(v.strip(" \0")) for v in _raw_values(ds, tag) if v.strip(" \0")):
+        raise _Drop
+
+
+def _kept_text(ds: Dataset, tag: int, vrs: tuple[str, ...]) -> None:
+    if "CS" in vrs:
+        values = _raw_values(ds, tag)
+        if not all(_CS.match(v.encode("latin-1").strip(b" \0")) for v in values):
+            raise _Drop
+        if tag == PATIENT_SEX and any(v.strip(" \0") not in _SEX for v in values):
+            raise _Drop
+    elif "AS" in vrs:
+        values = [v.strip(" \0") for v in _raw_values(ds, tag)]
+        if not all(_AS.match(v.encode("latin-1")) for v in values if v):
+            raise _Drop
+    else:
+        ds[tag].value  # noqa: B018 - decode now: a value pydicom cannot decode must go
+
+
+def _clean(ds: Dataset, tag: int, vr: str, ctx: _Context) -> None:
+    values = ds[tag].value  # decoded with the dataset's character set
+    values = [] if values in (None, "") else ([values] if isinstance(values, str) else list(values))
+    if tag == CODE_MEANING:
+        known = _known_codes().get(
+            (str(ds.get("CodingSchemeDesignator", "")).strip(), str(ds.get("CodeValue", "")).strip())
+        )
+        if known is not None:
+            _set(ds, tag, vr, [known])
+            return
+    cleaned = [deid_text.clean_descriptor(str(v), ctx.names, ctx.wholes) for v in values]
+    if vr == "CS":
+        cleaned = [" ".join(re.sub(r"[^A-Z0-9 _]", " ", v.upper()).split())[:16] for v in cleaned]
+    else:
+        cleaned = [v[:64] if vr == "LO" else v for v in cleaned]
+    _set(ds, tag, vr, cleaned)
+
+
+def _image_comments(ds: Dataset, tag: int, ctx: _Context) -> None:
+    text = " ".join(_raw_values(ds, tag))
+    if PHANTOM_MARKER not in text.upper():
+        raise _Drop
+    _set(ds, tag, "LT", [PHANTOM_MARKER])
+    ctx.result.synthetic_marker = True
+
+
+def _sequence(ds: Dataset, tag: int, ctx: _Context, depth: int) -> None:
+    if tag not in profile.KEEP_SEQUENCE_TAGS:
+        raise _Drop
+    for item in ds[tag].value:
+        _scrub(item, ctx, depth + 1)
+
+
+def _public(ds: Dataset, tag: int, ctx: _Context, depth: int) -> None:
+    """Apply the rules to one public element; raise _Drop to remove it."""
+    group = tag >> 16
+    if (
+        (tag & 0xFFFF) == 0  # group lengths go stale; writers recompute them
+        or group in (0x0000, 0x0002)  # command and file meta groups do not belong here
+        or 0x5000 <= group <= 0x50FF  # curves
+        or 0x6000 <= group <= 0x60FF  # overlays (may hold burned-in text as bits)
+        or tag == TRAILING_PADDING
+    ):
+        raise _Drop
+    if depth == 0 and tag in (PATIENT_NAME, PATIENT_ID):
+        return  # set to the pseudonym by the caller
+    if tag == IMAGE_COMMENTS:
+        _image_comments(ds, tag, ctx)
+        return
+    vrs = profile.dictionary_vrs(tag)
+    if tag in profile.EMPTY_TAGS:
+        _set(ds, tag, vrs[0] if vrs else "LO", [])
+        return
+    if tag in profile.REMOVE_TAGS or vrs is None:
+        raise _Drop  # what the profile removes, and tags this dictionary does not know
+    declared = ds.get_item(tag).VR
+    if declared and " or " in declared:
+        declared = None  # set in memory without choosing ("OB or OW"): the dictionary's
+    if declared not in (None, "UN") and declared not in vrs:
+        raise _Drop  # a wrong VR: pydicom would decode it as something it is not
+    vr = declared if declared in vrs else vrs[0]
+    if vr == "SQ":
+        _sequence(ds, tag, ctx, depth)
+    elif vr == "UI":
+        _uid(ds, tag)
+    elif vr in DATE_VRS:
+        _dates(ds, tag, vr, ctx)
+    elif vr == "TM":
+        _time(ds, tag)
+    elif vr in profile.NUMERIC_ITEM_SIZES and vr not in ("OF", "OD", "OL", "OV"):
+        _numeric(ds, tag, vrs)
+    elif vr in profile.NUMBER_STRING_VRS:
+        _number_string(ds, tag)
+    elif vr in profile.BINARY_VRS or vr in ("OF", "OD", "OL", "OV"):
+        if tag not in profile.KEEP_BINARY_TAGS:
+            raise _Drop
+    elif tag in profile.CLEAN_TAGS:
+        _clean(ds, tag, vr, ctx)
+    elif tag in profile.KEEP_TEXT_TAGS:
+        _kept_text(ds, tag, vrs)
+    else:
+        raise _Drop  # every other text: PN, AE, UR, LO/SH/ST/LT/UT/UC not on a list
+
+
+def _scrub_private(ds: Dataset, ctx: _Context) -> None:
+    """Remove private elements except those on the safe-private allow-list (and the
+    creator elements that name their blocks)."""
+    private = [tag for tag in ds.keys() if tag.is_private]
+    if not private:
+        return
+    keep_creators = set()
+    for tag in private:
+        tag = int(tag)
+        group, element = tag >> 16, tag & 0xFFFF
+        if element >= 0x1000:
+            creator_tag = (group << 16) | (element >> 8)
+            creator = " ".join(_raw_values(ds, creator_tag)).strip(" \0") if creator_tag in ds else ""
+            vr = profile.SAFE_PRIVATE.get((group, creator, element & 0xFF))
+            if vr is not None and ds.get_item(tag).VR in (None, "UN", vr):
+                try:
+                    _numeric(ds, tag, (vr,))
+                except _Drop:
+                    pass
+                else:
+                    keep_creators.add(creator_tag)
+                    continue
+        elif 0x0010 <= element <= 0x00FF:
+            continue  # decided below, once every element of its block is decided
+        del ds[tag]
+        ctx.result.removed += 1
+    for tag in private:
+        if tag in ds and (int(tag) & 0xFFFF) < 0x1000 and int(tag) not in keep_creators:
+            del ds[tag]
+            ctx.result.removed += 1
+
+
+def _scrub(ds: Dataset, ctx: _Context, depth: int = 0) -> None:
+    _scrub_private(ds, ctx)
     for tag in list(ds.keys()):
-        tag_int = int(tag)  # plain ints: BaseTag comparisons are slow in this hot loop
-        group = tag_int >> 16
-        if (
-            tag.is_private
-            or tag_int in REMOVE_TAGS
-            or 0x5000 <= group <= 0x50FF
-            or 0x6000 <= group <= 0x60FF
-            or (tag_int & 0xFFFF) == 0  # group lengths go stale; writers recompute them
-        ):
-            del ds[tag]
-            result.removed += 1
+        tag = int(tag)  # plain ints: BaseTag comparisons are slow in this hot loop
+        if tag & 0x10000:  # odd group: handled by _scrub_private
             continue
-        if tag_int in EMPTY_TAGS:
-            ds[tag].value = ""
+        try:
+            _public(ds, tag, ctx, depth)
             continue
-        if tag_int == PATIENT_NAME or tag_int == PATIENT_ID:
-            continue  # set to the pseudonym by the caller
-        if tag_int == IMAGE_COMMENTS:
-            text = str(ds[tag].value or "")
-            if PHANTOM_MARKER in text.upper():
-                ds[tag].value = PHANTOM_MARKER
-                result.synthetic_marker = True
-            else:
-                del ds[tag]
-                result.removed += 1
+        except _Drop:
+            reason = "cannot be kept"
+        except IngestError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - hostile values fail in pydicom anywhere
+            reason = f"cannot be decoded ({type(exc).__name__})"
+        if depth == 0 and tag in ESSENTIAL_TAGS:
+            name = keyword_for_tag(tag)
+            raise IngestError(
+                f"The file's {name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) {reason}: its value is malformed "
+                "or has the wrong type, so the file was refused.",
+                code="corrupt",
+            )
+        if tag in EMPTY_WHEN_BAD and depth == 0:
+            _set(ds, tag, profile.dictionary_vrs(tag)[0], [])
             continue
-        vr = _element_vr(ds, tag)
-        if vr is None or vr == "PN" or vr in FREE_TEXT_VRS:
-            del ds[tag]
-            result.removed += 1
-        elif vr == "SQ":
-            for item in ds[tag].value:
-                _scrub(item, shift, fragments, result)
-        elif vr == "UI":
-            if tag_int in KEEP_UID_TAGS:
-                continue
-            element = ds[tag]
-            values = element.value if element.VM > 1 else [element.value]
-            replaced = [
-                v if (not v or str(v).startswith(STANDARD_UID_ROOT)) else replace_uid(str(v)) for v in values
-            ]
-            element.value = replaced if element.VM > 1 else replaced[0]
-        elif vr in DATE_VRS:
-            element = ds[tag]
-            values = element.value if element.VM > 1 else [element.value]
-            shifted = [_shift_date(str(v), shift) for v in values]
-            if any(v is None for v in shifted):
-                del ds[tag]
-                result.removed += 1
-            else:
-                element.value = shifted if element.VM > 1 else shifted[0]
-        elif tag_int in CLEAN_TAGS and fragments:
-            element = ds[tag]
-            element.value = _clean_text(str(element.value or ""), fragments)
+        del ds[tag]
+        ctx.result.removed += 1
+
+
+# --- identifying words for Clean Descriptors ----------------------------------------------
+
+
+def _identifying_values(ds: Dataset, people: list[str], others: list[str], depth: int = 0) -> None:
+    """Collect every person name (PN, at any depth, private ones too) and the values of
+    the identifying attributes in deid_profile.NAME_SOURCE_KEYWORDS."""
+    if depth > 32:
+        return
+    for tag in list(ds.keys()):
+        tag = int(tag)
+        elem = ds.get_item(tag)
+        vr = elem.VR
+        vrs = profile.dictionary_vrs(tag) if (vr in (None, "UN") and not tag & 0x10000) else (vr,)
+        vrs = vrs or ()
+        try:
+            if "SQ" in vrs:
+                for item in ds[tag].value:
+                    _identifying_values(item, people, others, depth + 1)
+            elif "PN" in vrs:
+                people.extend(v for v in _raw_values(ds, tag) if v.strip(" \0"))
+            elif tag in profile.NAME_SOURCE_TAGS:
+                others.extend(v for v in _raw_values(ds, tag) if v.strip(" \0"))
+        except Exception:  # noqa: BLE001, S112 - a value that cannot be read names no one here
+            continue
 
 
 def deidentify(
@@ -412,18 +509,24 @@ def deidentify(
 
     ``pseudonym`` becomes PatientID and, as ``ANON^<pseudonym>``, PatientName. With
     ``rebuild_meta=False`` the caller writes a fresh file meta group itself (the fast
-    writer does) and ds.file_meta is left as read.
+    writer does) and ds.file_meta is left as read. Raises IngestError when a value the
+    file cannot do without is malformed.
     """
     identity = identity or PatientIdentity.of(ds)
-    fragments = _identifying_fragments(ds)
+    people: list[str] = []
+    others: list[str] = []
+    _identifying_values(ds, people, others)
+    names, wholes = deid_text.name_words(people, others)
     result = Result()
-    _scrub(ds, identity.date_shift(), fragments, result)
+    _scrub(ds, _Context(identity.date_shift(), names, wholes, result))
     ds.PatientName = f"ANON^{pseudonym}"
     ds.PatientID = pseudonym
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = list(METHOD)
     ds.DeidentificationMethodCodeSequence = _method_codes()
     ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    # Whatever the upload had in its 128-byte preamble (anything at all) is not written.
+    ds.preamble = b"\0" * 128
     if rebuild_meta:
         _rebuild_file_meta(ds)
     return result

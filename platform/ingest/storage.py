@@ -62,8 +62,26 @@ def put_bytes(data: bytes, suffix: str = ".dcm") -> StoredObject:
     return put_chunks([data], suffix)
 
 
+_PREAMBLE = 128
+_ZERO_PREAMBLE = bytes(_PREAMBLE)
+
+
+def _zero_preamble(chunks: list, suffix: str) -> list:
+    """A DICOM file's 128-byte preamble is free for any use, so an upload can hide
+    anything there; every stored file gets zeros, whichever writer produced it."""
+    if suffix != ".dcm" or not chunks:
+        return chunks
+    head = chunks[0]
+    if len(head) < _PREAMBLE + 4 or bytes(head[_PREAMBLE : _PREAMBLE + 4]) != b"DICM":
+        return chunks
+    if bytes(head[:_PREAMBLE]) == _ZERO_PREAMBLE:
+        return chunks
+    return [_ZERO_PREAMBLE + bytes(head[_PREAMBLE:]), *chunks[1:]]
+
+
 def put_chunks(chunks: list, suffix: str = ".dcm") -> StoredObject:
     """Store the concatenation of ``chunks`` without building it in memory first."""
+    chunks = _zero_preamble(chunks, suffix)
     digest = hashlib.sha256()
     for chunk in chunks:
         digest.update(chunk)
