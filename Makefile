@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test bench lint format viewer system-packages migrate clean
+.PHONY: setup demo test test-gpu bench lint format viewer system-packages migrate clean
 
 # --- set-up -------------------------------------------------------------------
 .venv/.installed: pyproject.toml
@@ -51,6 +51,11 @@ demo: migrate
 
 test: setup
 	$(PY) -m pytest
+
+# The CUDA suite (tests/gpu): on a machine with an NVIDIA GPU; needs only the worker's
+# packages, not Django. Not part of `make test`, which runs everywhere.
+test-gpu:
+	$(if $(wildcard $(PY)),$(PY),python3) -m pytest -c tests/gpu/pytest.ini tests/gpu
 
 bench: setup
 	mkdir -p $(VAR)/bench

@@ -1,6 +1,11 @@
-"""Time each stage of a sacral analysis of a 512x512x100 CT (both CAMs), CPU by default.
+"""Time each stage of a sacral analysis of a 512x512x100 CT (both CAMs), cold and warm.
 
-    .venv/bin/python tests/bench/bench_sacral.py [--models DIR] [--out var/bench/sacral.json]
+    .venv/bin/python tests/bench/bench_sacral.py [--device auto|cpu|cuda] [--models DIR]
+        [--out var/bench/sacral.json]
+
+Cold is the first analysis in the process (models loaded, CUDA kernels chosen); warm is
+the same study again, as a long-running worker serves it. Targets: 30 s on two CPU
+cores, 1.0 s warm on one H100/H200.
 
 Without trained models it trains tiny ones first (their accuracy is irrelevant here:
 the stages cost the same). The CT is a phantom pelvis upsampled to a 512x512 matrix
@@ -64,7 +69,12 @@ def main() -> int:
     parser.add_argument("--models", default=None)
     parser.add_argument("--out", default=str(REPO / "var" / "bench" / "sacral.json"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default=None, help="OSTEOLENS_DEVICE for this run (default: as set)")
     args = parser.parse_args()
+    if args.device:
+        import os
+
+        os.environ["OSTEOLENS_DEVICE"] = args.device  # read once, at the first model load
     if args.threads:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,29 +98,30 @@ def main() -> int:
             return out
 
         models.segment = segment  # the pipeline segments through its models
-        marks: list[tuple[str, float]] = []
-        start = time.perf_counter()
-        result = analyze(
-            [str(folder)],
-            clinical={"age": 60, "sex": "M"},
-            out_dir=str(tmp / "out"),
-            progress=lambda s, f: marks.append((s, time.perf_counter())),
-            models=models,
-        )
-        total = time.perf_counter() - start
+        runs = []
+        for run in ("cold", "warm"):
+            start = time.perf_counter()
+            result = analyze(
+                [str(folder)], clinical={"age": 60, "sex": "M"}, out_dir=str(tmp / run), models=models
+            )
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            runs.append((run, time.perf_counter() - start, result["timings"]))
+    cuda = models.segmenter.device.type == "cuda"
     report = {
         "input": {"shape": list(hu.shape), "format": "DICOM, 100 files"},
         "device": str(models.segmenter.device),
         "fine_stage": models.fine_segmenter.card["config"] if models.fine_segmenter else None,
         "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
-        "stages_s": result["timings"],
-        "total_s": round(total, 2),
-        "target_s": 30.0,
+        "device_name": torch.cuda.get_device_name(models.segmenter.device) if cuda else None,
+        "stages_s": {run: timings for run, _, timings in runs},
+        "total_s": {run: round(seconds, 3) for run, seconds, _ in runs},
+        "target_s": {"warm": 1.0} if cuda else {"cold": 30.0},
         "artefacts": sorted(result["artefacts"]),
         "warnings": result["warnings"],
         "reference_tumour_injected": any(injected),
-        "note": "2 shared CPU cores; other jobs were running (see load_average)",
+        "note": "GPU run" if cuda else "2 shared CPU cores; other jobs may run (see load_average)",
         "load_average": list(__import__("os").getloadavg()),
     }
     write_report(report, args.out)
