@@ -8,9 +8,6 @@ the report is at .../report.pdf, and as a DICOM Encapsulated PDF at .../report.d
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.models import TASK_CHOICES
+from ingest import uploads
 from opinions import selectors, services
 from opinions.models import AnalysisRequest
 
@@ -84,6 +82,18 @@ class RequestList(APIView):
     permission_classes = [IsReferrerOrAdmin]
     parser_classes = [MultiPartParser, FormParser]
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Before authentication: session authentication's CSRF check reads the body.
+        if request.method == "POST":
+            uploads.install(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        refused = uploads.refusal_of(exc)
+        if refused is None:
+            return super().handle_exception(exc)
+        return Response({"error": refused.error.message, "code": refused.error.code}, status=refused.status)
+
     @extend_schema(responses=RequestSerializer(many=True))
     def get(self, request):
         qs = selectors.visible_requests(request.user).order_by("-created_at")[:200]
@@ -94,26 +104,18 @@ class RequestList(APIView):
         responses={201: RequestSerializer, 400: OpenApiResponse(description="bad input")},
     )
     def post(self, request):
+        uploads.check_declared(request)  # before the body is parsed below
         form = SubmitSerializer(data={**request.data.dict(), "files": request.FILES.getlist("files")})
         form.is_valid(raise_exception=True)
         from ingest.errors import IngestError
-        from ingest.services import ingest_paths
         from opinions.suggest import suggest_pipeline
 
-        folder = Path(tempfile.mkdtemp(prefix="api-request-"))
         try:
-            paths = []
-            for index, uploaded in enumerate(form.validated_data["files"]):
-                target = folder / f"{index:05d}"
-                with target.open("wb") as handle:
-                    for chunk in uploaded.chunks():
-                        handle.write(chunk)
-                paths.append(target)
-            ingested = ingest_paths(paths, user=request.user, owner=request.user, in_library=False)
+            ingested = uploads.ingest_upload(
+                form.validated_data["files"], user=request.user, owner=request.user, in_library=False
+            )
         except IngestError as exc:
-            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            return Response({"error": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
         case = ingested.case
         analysis = services.submit_analysis(
             case=case,
