@@ -45,7 +45,8 @@ class UploadRefused(Exception):
 
 
 def _limit_text() -> str:
-    return f"{limits.upload_max_bytes() / 1024**2:,.0f} MB"
+    cap = limits.upload_max_bytes()
+    return f"{cap / 1024**2:,.0f} MB" if cap >= 10 * 1024**2 else f"{cap:,} bytes"
 
 
 def temp_dir() -> Path:
