@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from ingest import services
 from tests.platform.ingest.helpers import ct_dataset, dicom_bytes, snapshot
@@ -129,3 +130,19 @@ def test_an_upload_within_the_limits_still_works_as_a_form_post(client_for, dora
         ENDPOINTS["ingest"], {"files": [SimpleUploadedFile("IM0", dicom_bytes(ct_dataset(0)))]}
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("endpoint", ["ingest", "opinions"])
+def test_csrf_is_still_checked_after_the_handlers_are_installed(endpoint, dora):
+    """The views are exempt from the middleware's check only to install the upload
+    handler first; they check CSRF themselves before reading the form."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(dora)
+    files = {"IM0": dicom_bytes(ct_dataset(0))}
+    forged = post_files(endpoint, dora, files, client=client)
+    assert forged.status_code == 403
+    client.get(ENDPOINTS[endpoint])  # sets the CSRF cookie, as the page does
+    token = client.cookies["csrftoken"].value
+    assert token
+    genuine = post_files(endpoint, dora, files, client=client, HTTP_X_CSRFTOKEN=token)
+    assert accepted(endpoint, genuine) or genuine.status_code == 302, genuine.content[:200]
