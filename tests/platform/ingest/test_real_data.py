@@ -114,7 +114,7 @@ def test_every_real_file_and_the_rest_rejected(real_data):
     for path in ("ct_dicom_series_j2k", "radiograph_nof_tibia/RG3_J2KR.dcm", "ct_pelvis_totalseg/ct.nii.gz"):
         call_command("ingest", str(real_data / path))
     assert Case.objects.count() == 3
-    for not_image in ("README.md", "ct_pelvis_totalseg/spine_report.json"):
+    for not_image in ("NOTICE.md", "ct_pelvis_totalseg/spine_report.json"):
         with pytest.raises(CommandError, match="Not an image"):
             call_command("ingest", str(real_data / not_image))
     assert Case.objects.count() == 3
