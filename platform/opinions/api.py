@@ -78,6 +78,19 @@ class SubmitSerializer(serializers.Serializer):
     reader = JSONObjectField(required=False)
 
 
+def _form_message(errors: dict, files: list) -> str:
+    parts = []
+    for field, problems in errors.items():
+        if field == "files" and isinstance(problems, dict):  # {index: [messages]} per file
+            for index, texts in problems.items():
+                name = files[int(index)].name if int(index) < len(files) else f"file {index}"
+                parts.append(f"{name}: {' '.join(map(str, texts))}")
+        else:
+            texts = problems if isinstance(problems, list) else [problems]
+            parts.append(f"{field}: {' '.join(map(str, texts))}")
+    return "; ".join(parts) or "The request is invalid."
+
+
 class RequestList(APIView):
     permission_classes = [IsReferrerOrAdmin]
     parser_classes = [MultiPartParser, FormParser]
@@ -105,8 +118,14 @@ class RequestList(APIView):
     )
     def post(self, request):
         uploads.check_declared(request)  # before the body is parsed below
-        form = SubmitSerializer(data={**request.data.dict(), "files": request.FILES.getlist("files")})
-        form.is_valid(raise_exception=True)
+        files = request.FILES.getlist("files")
+        form = SubmitSerializer(data={**request.data.dict(), "files": files})
+        if not form.is_valid():
+            # The field errors as before, plus one message naming the files concerned.
+            return Response(
+                {**form.errors, "error": _form_message(form.errors, files), "code": "invalid"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         from ingest.errors import IngestError
         from opinions.suggest import suggest_pipeline
 

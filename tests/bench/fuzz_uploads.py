@@ -169,10 +169,18 @@ def main() -> int:
         peak: dict[int, float] = {}
 
         cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-        stalls = {}
-        for name, path in ENDPOINTS.items():
-            seconds, head = stalled_connection_seconds(port, path, cookie, token if name == "api" else None)
-            stalls[name] = {"seconds": round(seconds, 3), "answer": head}
+
+        def stalls() -> dict:
+            found = {}
+            for name, path in ENDPOINTS.items():
+                seconds, head = stalled_connection_seconds(
+                    port, path, cookie, token if name == "api" else None
+                )
+                found[name] = {"seconds": round(seconds, 3), "answer": head}
+            return found
+
+        # Cold (a worker's first request imports the upload stack) and again at the end.
+        stalls_cold = stalls()
 
         # The penetration test's own inputs first, then the mutator.
         specials = [
@@ -244,6 +252,7 @@ def main() -> int:
                     flush=True,
                 )
         elapsed = time.perf_counter() - started
+        stalls_warm = stalls()
         final_workers = workers_of(server.pid)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -268,7 +277,7 @@ def main() -> int:
             "peak_rss_mb_max": round(max(peak.values(), default=0.0), 1),
             "rss_target_mb": 500,
             "slowest_upload": {"seconds": round(slowest[0], 2), "input": slowest[1]},
-            "stalled_3gib_declared": stalls,
+            "stalled_3gib_declared": {"cold": stalls_cold, "warm": stalls_warm},
             "leftovers": {
                 **left,
                 "cases_beyond_accepted": left["cases"] - accepted,

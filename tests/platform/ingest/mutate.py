@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import re
 import struct
 import zipfile
 import zlib
@@ -217,6 +218,23 @@ def bad_transfer_syntax(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     return data[: at + 6] + struct.pack("<H", len(uid)) + uid + data[at + 8 + length :], f"syntax := {uid!r}"
 
 
+_UID = re.compile(rb"[12](?:\.[0-9]+){4,}")
+
+
+def fresh_uids(rng: random.Random, data: bytes) -> bytes:
+    """The file's own UIDs (not the standard's 1.2.840.10008 ones) given new last digits,
+    the same length: most mutants are then a new study, and reach the row writing that a
+    duplicate study never gets to."""
+    mapping: dict[bytes, bytes] = {}
+    for match in _UID.finditer(data):
+        uid = match.group(0)
+        if uid.startswith(b"1.2.840.10008") or uid in mapping or len(uid) < 12:
+            continue
+        tail = "".join(rng.choice("123456789") for _ in range(4)).encode()
+        mapping[uid] = uid[:-4] + tail if uid[-5:-4].isdigit() else uid
+    return _UID.sub(lambda m: mapping.get(m.group(0), m.group(0)), data)
+
+
 BYTE_DAMAGE = (flip_bits, truncate, cut_range, repeat_range)
 DICOM_DAMAGE = (swap_value, corrupt_vr, corrupt_length, bad_transfer_syntax, flip_bits)
 
@@ -246,6 +264,9 @@ def mutate(rng: random.Random, corpus: list[Seed]) -> Mutant:
     """One damaged upload: one to three kinds of damage, maybe wrapped, maybe renamed."""
     seed = rng.choice(corpus)
     data, steps = seed.data, [f"from {seed.name}"]
+    if seed.kind == "dicom" and rng.random() < 0.7:
+        data = fresh_uids(rng, data)
+        steps.append("fresh UIDs")
     for _ in range(rng.choice((1, 1, 2, 3))):
         pool = DICOM_DAMAGE + BYTE_DAMAGE if seed.kind == "dicom" else BYTE_DAMAGE
         inner = _gunzipped(data) if seed.kind == "nifti" and rng.random() < 0.5 else None
@@ -256,7 +277,7 @@ def mutate(rng: random.Random, corpus: list[Seed]) -> Mutant:
         else:
             data, step = rng.choice(pool)(rng, data)
         steps.append(step)
-        if not data:
+        if len(data) < 8:  # nothing left worth damaging further
             break
     name = seed.name
     wrap = rng.random()
