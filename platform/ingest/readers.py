@@ -259,8 +259,16 @@ def _check_inflated_size(source: Source) -> None:
     pydicom as it reads; count what it expands to first, without keeping it."""
     try:
         with open(source.path, "rb") as handle:
-            if handle.read(132)[128:132] != b"DICM":
+            head = handle.read(144)
+            if head[128:132] != b"DICM":
                 return  # no meta header: pydicom cannot see a deflated syntax either
+            if head[132:138] == b"\x02\x00\x00\x00UL":
+                # The meta group's length comes first: a byte search of the group spares
+                # parsing it for every file that is not deflated (nearly all of them).
+                group = handle.read(min(struct.unpack("<I", head[140:144])[0], 1 << 20))
+                if str(DeflatedExplicitVRLittleEndian).encode() not in group:
+                    return
+            handle.seek(132)
             with safe_decode.guarded(lambda exc: _unreadable(source, exc)):
                 meta = pydicom.filereader._read_file_meta_info(handle)
                 syntax = meta.get("TransferSyntaxUID")
