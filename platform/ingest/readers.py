@@ -361,7 +361,7 @@ def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) ->
         bits = int(rawvalues.uint16(ds, "BitsAllocated"))
         samples = int(rawvalues.uint16(ds, "SamplesPerPixel") or 1)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except (KeyboardInterrupt, SystemExit):
+    except safe_decode.PASS_THROUGH:
         raise
     except BaseException as exc:  # noqa: BLE001 - wrong VRs and odd lengths fail in many ways
         raise IngestError(
@@ -606,7 +606,7 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
         transform = ornt.ornt_transform(ornt.io_orientation(img.affine), ornt.axcodes2ornt(("L", "P", "S")))
         img = img.as_reoriented(transform)
         data = np.asanyarray(img.dataobj)
-    except (KeyboardInterrupt, SystemExit):
+    except safe_decode.PASS_THROUGH:
         raise
     except BaseException as exc:  # noqa: BLE001 - see safe_decode
         raise IngestError(
@@ -693,7 +693,7 @@ def raster_to_dicom(path: Path, name: str, workdir: Path) -> Source:
             "possible decompression bomb.",
             code="bomb",
         ) from exc
-    except (KeyboardInterrupt, SystemExit):
+    except safe_decode.PASS_THROUGH:
         raise
     except BaseException as exc:  # noqa: BLE001 - see safe_decode
         raise IngestError(
