@@ -86,7 +86,9 @@ def inflate_count(handle: BinaryIO, *, wbits: int, cap: int, name: str, what: st
                     raise IngestError(
                         f"{name}: {what} expands to more than {cap:,} bytes; refused.", code="too_large"
                     )
-                if not inflater.unconsumed_tail:
+                # At the end of the stream what follows stays in unconsumed_tail, and
+                # feeding it back returns nothing, for ever: stop at eof or no progress.
+                if inflater.eof or not inflater.unconsumed_tail or not data:
                     break
                 data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
             if inflater.eof:
