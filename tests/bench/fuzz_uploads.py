@@ -212,7 +212,7 @@ def main() -> int:
             t = time.perf_counter()
             try:
                 if endpoint == "api":
-                    response = api.post(url, files=[("files", (name, data))], timeout=300)
+                    response = api.post(url, files=[("files", (name, data))], timeout=120)
                 else:
                     response = session.post(
                         url, files=[("files", (name, data))], headers=browser, timeout=300
