@@ -215,7 +215,7 @@ def main() -> int:
                     response = api.post(url, files=[("files", (name, data))], timeout=120)
                 else:
                     response = session.post(
-                        url, files=[("files", (name, data))], headers=browser, timeout=300
+                        url, files=[("files", (name, data))], headers=browser, timeout=120
                     )
                 status, body = response.status_code, response.text
             except requests.RequestException as exc:  # a dropped connection: a worker died
