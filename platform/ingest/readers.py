@@ -623,11 +623,22 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
         )
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
         raise IngestError(f"{name}: unsupported NIfTI data type {data.dtype}.", code="corrupt")
-    finite = np.isfinite(data)
-    lo = float(data[finite].min()) if finite.any() else 0.0
-    hi = float(data[finite].max()) if finite.any() else 0.0
+    # No copies of the volume for its range (two copies of a float volume were most of
+    # a conversion's memory); integers are all finite.
+    if data.dtype.kind != "f":
+        finite = None
+        lo, hi = float(data.min()), float(data.max())
+    elif (finite := np.isfinite(data)).any():
+        lo = float(np.min(data, where=finite, initial=np.inf))
+        hi = float(np.max(data, where=finite, initial=-np.inf))
+    else:
+        lo = hi = 0.0
     modality = modality_hint or ("CT" if lo <= -500 else "MR")
-    integral = np.issubdtype(data.dtype, np.integer) or bool(np.all(np.mod(data[finite], 1) == 0))
+    if finite is None:
+        integral = True
+    else:
+        with np.errstate(invalid="ignore"):  # inf and NaN are left out by ``where``
+            integral = bool(np.all(np.mod(data, 1) == 0, where=finite))
     if integral and -32768 <= lo and hi <= 32767:
         slope, intercept = 1.0, 0.0
     else:  # floats or a wide range: linear map onto int16

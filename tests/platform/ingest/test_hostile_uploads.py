@@ -285,3 +285,28 @@ def test_bytes_after_the_deflated_stream_end_the_count(tmp_path):
         io.BytesIO(stream), wbits=-zlib.MAX_WBITS, cap=10 * 1024**2, name="x", what="the dataset"
     )
     assert counted == len(inflated)
+
+
+def test_a_float_nifti_with_nan_and_inf_keeps_its_finite_range(tmp_path, alice):
+    import gzip
+
+    import nibabel as nib
+    import numpy as np
+    import pydicom
+    from django.conf import settings
+
+    volume = np.linspace(-1000.5, 2000.25, 16 * 12 * 2, dtype=np.float32).reshape(16, 12, 2)
+    volume[0, 0, 0], volume[1, 0, 0], volume[2, 0, 0] = np.nan, np.inf, -np.inf
+    path = tmp_path / "float.nii.gz"
+    path.write_bytes(gzip.compress(nib.Nifti1Image(volume, np.eye(4)).to_bytes()))
+    result = ingest_paths([path], user=alice, task="sacral-ct")
+    assert result.instances == 2
+    stored = [
+        pydicom.dcmread(f"{settings.MEDIA_ROOT}/{p}")
+        for p in result.case.studies.get().series.get().instances.values_list("path", flat=True)
+    ]
+    values = np.concatenate([ds.pixel_array.ravel() * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+                             for ds in stored])  # fmt: skip
+    finite = volume[np.isfinite(volume)]
+    assert values.min() == pytest.approx(finite.min(), abs=0.1)
+    assert values.max() == pytest.approx(finite.max(), abs=0.1)
