@@ -22,4 +22,7 @@ from inference_worker import settings as shared  # noqa: E402
 app = Celery("osteolens")
 app.conf.update(shared.celery_config())
 app.conf.update(broker_url=shared.broker_url(), result_backend=shared.result_backend())
-app.autodiscover_tasks(["opinions"])
+app.autodiscover_tasks(["opinions", "ingest"])
+
+# What killed uploads left behind: stale staged uploads and orphan stored objects.
+app.conf.beat_schedule["ingest-cleanup"] = {"task": "ingest.cleanup", "schedule": 3600.0}

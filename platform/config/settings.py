@@ -152,9 +152,19 @@ MODELS_DIR = env_path("MODELS_DIR", VAR_DIR / "models")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 5000, minimum=1)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1)
-UPLOAD_TEMP_DIR = VAR_DIR / "upload-tmp"
+# Every upload (all three endpoints) and every ingest work folder is staged here, never
+# in the system temp dir; ingest.cleanup removes what a killed process left behind, at
+# web start-up and periodically (entries older than the grace period only, so a live
+# upload of another worker is never touched).
+UPLOAD_TEMP_DIR = env_path("UPLOAD_TEMP_DIR", VAR_DIR / "tmp" / "uploads")
 UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
+UPLOAD_TEMP_GRACE_SECONDS = env_int("UPLOAD_TEMP_GRACE_SECONDS", 6 * 3600, minimum=60)
+# Stored objects no database row refers to, older than this, are orphans (ingest.cleanup).
+INGEST_ORPHAN_GRACE_SECONDS = env_int("INGEST_ORPHAN_GRACE_SECONDS", 24 * 3600, minimum=3600)
+# What one file may expand to when decoded or inflated, and the largest NIfTI volume.
+INGEST_MAX_DECODED_BYTES = env_int("INGEST_MAX_DECODED_BYTES", 512 * 1024**2, minimum=1024**2)
+INGEST_MAX_NIFTI_VOXELS = env_int("INGEST_MAX_NIFTI_VOXELS", 64 * 1024**2, minimum=1)
 
 # Celery. The web side only sends tasks and reads their state; the inference worker
 # (no Django) and the bookkeeping worker share the broker, result backend and storage,

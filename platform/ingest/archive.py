@@ -2,13 +2,15 @@
 
 Refused with a clear message: entries with absolute paths or ``..`` (path traversal),
 symbolic links, encrypted entries, too many entries, too much uncompressed data, and
-compression ratios no image reaches (zip bombs). Declared sizes are not trusted: the
-bytes actually written are counted too. Nested archives are extracted as plain files
+compression ratios no image reaches (zip bombs), judged for big entries one by one and
+for the archive as a whole (many small entries are as much a bomb as one big one).
+Declared sizes are not trusted: the bytes actually written are counted too. Nested archives are extracted as plain files
 and never expanded further (the caller skips them).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import zipfile
@@ -19,6 +21,9 @@ from ingest import limits
 from ingest.errors import IngestError
 
 CHUNK = 1024 * 1024
+# Below this much expanded data no ratio is a threat, and a few blank files compress
+# thousands of times; above it the ratio of the whole archive is checked.
+RATIO_FLOOR = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -97,6 +102,14 @@ def extract_zip(
         if declared > total_cap:
             raise IngestError(
                 f"{name}: the archive expands to {declared:,} bytes; at most {total_cap:,} are accepted.",
+                code="zip_bomb",
+            )
+        # The archive file's own size: the directory's compressed sizes could lie too.
+        packed = max(os.path.getsize(path), 1)
+        if declared > RATIO_FLOOR and declared > ratio_cap * packed:
+            raise IngestError(
+                f"{name}: the archive expands {declared / packed:,.0f} times ({packed:,} bytes to "
+                f"{declared:,}); refused as a zip bomb.",
                 code="zip_bomb",
             )
         target.mkdir(parents=True, exist_ok=True)

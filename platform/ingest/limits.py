@@ -34,3 +34,34 @@ def max_files() -> int:
 def max_image_pixels() -> int:
     # Pillow's own default (about 89 Mpx); a 43x43 cm detector at 0.1 mm is 18 Mpx.
     return int(getattr(settings, "INGEST_MAX_IMAGE_PIXELS", 89_478_485))
+
+
+def max_decoded_bytes() -> int:
+    """What one file may expand to in memory when decoded or decompressed: compressed
+    pixel data, a deflated DICOM dataset, a NIfTI volume. Checked against what the
+    header declares before decoding, and against the bytes actually produced while
+    inflating. 512 MiB holds a 512 x 512 x 1000 CT in 16 bits."""
+    return int(getattr(settings, "INGEST_MAX_DECODED_BYTES", 512 * 1024**2))
+
+
+def max_nifti_voxels() -> int:
+    # Conversion holds the volume as float64 at least once: 8 bytes a voxel. 64 Mvoxel
+    # (512 x 512 x 256) keeps one conversion near 0.5 GB.
+    return int(getattr(settings, "INGEST_MAX_NIFTI_VOXELS", 64 * 1024**2))
+
+
+def upload_max_files() -> int:
+    """Files in one multipart request (Django refuses more on its own too)."""
+    return int(getattr(settings, "DATA_UPLOAD_MAX_NUMBER_FILES", None) or 5000)
+
+
+def upload_temp_grace_seconds() -> int:
+    # Older than this, an entry of the upload temp dir belongs to no live request: the
+    # longest upload (2 GB at 2 Mbit/s) takes about 2.5 h.
+    return int(getattr(settings, "UPLOAD_TEMP_GRACE_SECONDS", 6 * 3600))
+
+
+def orphan_grace_seconds() -> int:
+    # An ingest stores its objects before it writes their rows; a day is far longer
+    # than any ingest, so an object that old with no row is an orphan.
+    return int(getattr(settings, "INGEST_ORPHAN_GRACE_SECONDS", 24 * 3600))

@@ -11,9 +11,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +27,14 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels import pixel_array
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     RLELossless,
 )
 
-from ingest import archive, dicomwrite, limits, rawvalues
+from ingest import archive, dicomwrite, limits, rawvalues, safe_decode
 from ingest.errors import IngestError
 
 DICOM, NIFTI, PNG, JPEG, ZIP = "dicom", "nifti", "png", "jpeg", "zip"
@@ -110,7 +113,7 @@ def sniff(path: str | os.PathLike) -> str | None:
         try:
             with gzip.open(path, "rb") as handle:
                 inner = handle.read(544)
-        except (OSError, EOFError, gzip.BadGzipFile):
+        except (OSError, EOFError, zlib.error):
             return None
         return NIFTI if _is_nifti_header(inner) else None
     if _is_nifti_header(head):
@@ -152,9 +155,12 @@ def gather(
         if kind == DICOM:
             sources.append(Source(path, name))
         elif kind == NIFTI:
-            sources.extend(nifti_to_dicom(path, name, workdir, modality_hint=modality_hint))
+            # Conversions refuse the damage they know; anything else is still this file's.
+            with safe_decode.guarded(lambda exc: safe_decode.unexpected(name, exc)):
+                sources.extend(nifti_to_dicom(path, name, workdir, modality_hint=modality_hint))
         elif kind in (PNG, JPEG):
-            sources.append(raster_to_dicom(path, name, workdir))
+            with safe_decode.guarded(lambda exc: safe_decode.unexpected(name, exc)):
+                sources.append(raster_to_dicom(path, name, workdir))
         elif kind == ZIP:
             if inside_zip:
                 warnings_out.append(f"{name}: a zip inside a zip is not expanded; skipped.")
@@ -213,13 +219,14 @@ _FAST_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 def read_dicom(source: Source) -> DicomFile | None:
     """Parse and validate one DICOM file; None when it holds no image (a DICOMDIR, a
     structured report). Raise IngestError when it is truncated or cannot be decoded."""
-    try:
+    _check_inflated_size(source)
+    # Hostile input can fail anywhere in the parser, with any exception.
+    with safe_decode.guarded(lambda exc: _unreadable(source, exc)):
         with open(source.path, "rb") as handle:
             ds = pydicom.dcmread(handle, force=True, stop_before_pixels=True)
             tail = handle.read()  # the pixel data element and whatever follows it
-    except Exception as exc:  # hostile input can fail anywhere in the parser
-        raise _unreadable(source, exc) from exc
-    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    _check_transfer_syntax(syntax, source.name)
     if tail[:4] == _PIXEL_DATA_TAG and syntax in _FAST_SYNTAXES:
         element = _native_pixel_element(memoryview(tail), syntax == ImplicitVRLittleEndian, ds, source.name)
         if element is not None:
@@ -227,22 +234,74 @@ def read_dicom(source: Source) -> DicomFile | None:
             return DicomFile(ds, element)
     # Everything else (compressed, big endian, deflated, tags after the pixel data):
     # the general path, which decodes compressed pixel data to validate it.
-    try:
+    with safe_decode.guarded(lambda exc: _unreadable(source, exc)):
         ds = pydicom.dcmread(source.path, force=True)
-    except Exception as exc:
-        raise _unreadable(source, exc) from exc
-    _ensure_transfer_syntax(ds)
-    if not any(tag in ds for tag in PIXEL_TAGS):
+        _ensure_transfer_syntax(ds)
+        has_pixels = any(tag in ds for tag in PIXEL_TAGS)
         sop_class = ds.get("SOPClassUID") or getattr(
             getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""
         )
-        if "Image Storage" in getattr(sop_class, "name", ""):
+        sop_class_name = str(getattr(sop_class, "name", ""))
+    _check_transfer_syntax(ds.file_meta.TransferSyntaxUID, source.name)
+    if not has_pixels:
+        if "Image Storage" in sop_class_name:
             # pydicom stops quietly where a file ends; an image without pixels was cut short.
             raise _unreadable(source, ValueError("an image with no pixel data"))
         return None
-    _fill_missing_uids(ds, source)
+    with safe_decode.guarded(lambda exc: _unreadable(source, exc)):
+        _fill_missing_uids(ds, source)
     check_pixels(ds, source.name)
     return DicomFile(ds)
+
+
+def _check_inflated_size(source: Source) -> None:
+    """A deflated dataset (transfer syntax 1.2.840.10008.1.2.1.99) is inflated whole by
+    pydicom as it reads; count what it expands to first, without keeping it."""
+    try:
+        with open(source.path, "rb") as handle:
+            head = handle.read(144)
+            if head[128:132] != b"DICM":
+                return  # no meta header: pydicom cannot see a deflated syntax either
+            if head[132:138] == b"\x02\x00\x00\x00UL":
+                # The meta group's length comes first: a byte search of the group spares
+                # parsing it for every file that is not deflated (nearly all of them).
+                group = handle.read(min(struct.unpack("<I", head[140:144])[0], 1 << 20))
+                if str(DeflatedExplicitVRLittleEndian).encode() not in group:
+                    return
+            handle.seek(132)
+            with safe_decode.guarded(lambda exc: _unreadable(source, exc)):
+                meta = pydicom.filereader._read_file_meta_info(handle)
+                syntax = meta.get("TransferSyntaxUID")
+            if syntax == DeflatedExplicitVRLittleEndian:
+                safe_decode.inflate_count(
+                    handle,
+                    wbits=-zlib.MAX_WBITS,
+                    cap=limits.max_decoded_bytes(),
+                    name=source.name,
+                    what="the deflated dataset",
+                )
+    except IngestError as exc:
+        if exc.code == "too_large":
+            raise
+        # A meta header the reader cannot parse: the full read below says so, in the same
+        # words as for every other corrupt file.
+
+
+def _check_transfer_syntax(syntax, name: str) -> None:
+    """Only transfer syntaxes the standard defines: pydicom guesses an encoding for any
+    other UID, and asking such a UID whether it is compressed raises."""
+    if syntax is None:
+        return
+    try:
+        known = pydicom.uid.UID(str(syntax)).is_transfer_syntax
+    except Exception:  # noqa: BLE001 - a value that is not even a UID
+        known = False
+    if not known:
+        shown = str(syntax)[:64]
+        raise IngestError(
+            f"{name}: unknown transfer syntax {shown!r}; the file is corrupt or uses a private encoding.",
+            code="corrupt",
+        )
 
 
 def _ensure_transfer_syntax(ds: Dataset) -> None:
@@ -259,7 +318,7 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
         meta.TransferSyntaxUID = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
 
 
-def _unreadable(source: Source, exc: Exception) -> IngestError:
+def _unreadable(source: Source, exc: BaseException) -> IngestError:
     return IngestError(
         f"{source.name}: not a readable DICOM file; it is truncated or corrupt ({_short(exc)}).",
         code="corrupt",
@@ -289,9 +348,8 @@ def _native_pixel_element(tail: memoryview, implicit: bool, ds: Dataset, name: s
     return tail[:end]
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 160 else text[:157] + "..."
+def _short(exc: BaseException) -> str:
+    return safe_decode.describe(exc)
 
 
 def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) -> None:
@@ -303,16 +361,19 @@ def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) ->
         bits = int(rawvalues.uint16(ds, "BitsAllocated"))
         samples = int(rawvalues.uint16(ds, "SamplesPerPixel") or 1)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except (AttributeError, TypeError, ValueError) as exc:
+    except safe_decode.PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - wrong VRs and odd lengths fail in many ways
         raise IngestError(
-            f"{name}: the image size attributes are missing or invalid.", code="corrupt"
+            f"{name}: the image size attributes are missing or invalid ({_short(exc)}).", code="corrupt"
         ) from exc
-    if rows <= 0 or columns <= 0 or frames <= 0 or bits not in (1, 8, 16, 32, 64):
+    if rows <= 0 or columns <= 0 or frames <= 0 or samples not in (1, 3, 4) or bits not in (1, 8, 16, 32, 64):
         raise IngestError(f"{name}: the image size attributes are invalid.", code="corrupt")
     try:
         transfer_syntax = ds.file_meta.TransferSyntaxUID
     except AttributeError:
         transfer_syntax = None
+    _check_transfer_syntax(transfer_syntax, name)
     if native_length is not None or transfer_syntax is None or not transfer_syntax.is_compressed:
         if native_length is None and "PixelData" not in ds:
             return  # float pixel data: lengths are checked by the reader
@@ -325,35 +386,90 @@ def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) ->
                 code="truncated",
             )
         return
+    # Decoding allocates what the header declares (and decoders trust their own
+    # codestream headers): refuse sizes no image has before any decoder runs.
+    decoded = rows * columns * samples * frames * max(bits, 8) // 8
+    if decoded > limits.max_decoded_bytes():
+        raise IngestError(
+            f"{name}: the image declares {decoded:,} bytes of pixels; at most "
+            f"{limits.max_decoded_bytes():,} are accepted.",
+            code="too_large",
+        )
     if transfer_syntax != RLELossless:
         # JPEG, JPEG-LS and JPEG 2000 codestreams all end with the marker FFD9; some
         # decoders quietly zero-fill a cut stream, so the end is checked explicitly.
-        try:
-            ends = [
-                frame.rstrip(b"\x00")[-2:] for frame in generate_frames(ds.PixelData, number_of_frames=frames)
-            ]
-        except Exception as exc:
-            raise IngestError(
+        with safe_decode.guarded(
+            lambda exc: IngestError(
                 f"{name}: the compressed pixel data is truncated or corrupt ({_short(exc)}).",
                 code="truncated",
-            ) from exc
+            )
+        ):
+            found = list(generate_frames(ds.PixelData, number_of_frames=frames))
+        ends = [frame.rstrip(b"\x00")[-2:] for frame in found]
         if len(ends) != frames or any(end != b"\xff\xd9" for end in ends):
             raise IngestError(
                 f"{name}: the compressed pixel data cannot be decoded ({transfer_syntax.name}); "
                 "the file is truncated or corrupt (a frame has no end-of-image marker).",
                 code="truncated",
             )
-    try:
-        array = pixel_array(ds)
-    except Exception as exc:
-        raise IngestError(
+        for frame in found:
+            _check_codestream_size(frame, rows, columns, name)
+    # A corrupt stream can make a native decoder panic (a BaseException): see safe_decode.
+    with safe_decode.guarded(
+        lambda exc: IngestError(
             f"{name}: the compressed pixel data cannot be decoded ({transfer_syntax.name}); "
             f"the file is truncated or corrupt ({_short(exc)}).",
             code="truncated",
-        ) from exc
+        )
+    ):
+        array = pixel_array(ds)
     dims = array.shape[-2:] if samples == 1 else array.shape[-3:-1]
     if tuple(dims) != (rows, columns):
         raise IngestError(f"{name}: decoded image size does not match its header.", code="corrupt")
+
+
+def _codestream_size(frame: bytes) -> tuple[int, int] | None:
+    """(rows, columns) a JPEG, JPEG-LS or JPEG 2000 codestream declares, from its frame
+    header (SOFn, SOF55 or SIZ); None when none is found near the start."""
+    if frame[:4] == b"\xff\x4f\xff\x51":  # J2K: SOC, then SIZ (Lsiz, Rsiz, Xsiz, Ysiz, XOsiz, YOsiz)
+        if len(frame) < 24:
+            return None
+        xsiz, ysiz, xosiz, yosiz = struct.unpack(">IIII", frame[8:24])
+        return max(ysiz - yosiz, 0), max(xsiz - xosiz, 0)
+    if frame[:2] != b"\xff\xd8":
+        return None
+    position = 2
+    while position + 4 <= len(frame) and position < 65536:
+        if frame[position] != 0xFF:
+            return None
+        marker = frame[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = struct.unpack(">H", frame[position + 2 : position + 4])[0]
+        # SOF0-15 except DHT (C4), JPG (C8), DAC (CC); SOF55 is JPEG-LS.
+        if (0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC)) or marker == 0xF7:
+            if position + 9 > len(frame):
+                return None
+            height, width = struct.unpack(">HH", frame[position + 5 : position + 9])
+            return height, width
+        position += 2 + length
+    return None
+
+
+def _check_codestream_size(frame: bytes, rows: int, columns: int, name: str) -> None:
+    """Decoders size their output from the codestream, not from the DICOM header: a
+    stream claiming 65535 x 65535 in a 64 x 64 image would allocate gigabytes."""
+    size = _codestream_size(bytes(frame[:4096]))
+    if size is None:
+        return
+    height, width = size
+    if height > rows or width > columns:
+        raise IngestError(
+            f"{name}: the compressed pixel data declares {width} x {height} pixels but the header "
+            f"{columns} x {rows}; the file is corrupt.",
+            code="corrupt",
+        )
 
 
 def _derived_uid(text: str) -> str:
@@ -437,20 +553,41 @@ def _new_dataset(sop_class: str, sop_uid: str) -> Dataset:
 
 
 def _read_limited(path: Path, name: str) -> bytes:
-    """The file's bytes, gunzipped if need be, refusing a gzip bomb."""
-    cap = limits.zip_max_total_bytes()
+    """The file's bytes, gunzipped if need be, and no more of them than its header says
+    it holds: the header is read and judged first (shape x data type against the
+    limits), then at most that many bytes are inflated. A gzip bomb is refused after
+    reading 540 bytes, and a file padded past its data is never expanded further."""
+    import nibabel as nib
+
     with open(path, "rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open
-    try:
-        with opener(path, "rb") as handle:
-            data = handle.read(cap + 1)
-    except (OSError, EOFError) as exc:
-        raise IngestError(
-            f"{name}: the NIfTI file is truncated or corrupt ({_short(exc)}).", code="truncated"
-        ) from exc
-    if len(data) > cap:
-        raise IngestError(f"{name}: expands to more than {cap:,} bytes; refused.", code="too_large")
+    corrupt = lambda exc: IngestError(  # noqa: E731
+        f"{name}: the NIfTI file is truncated or corrupt ({_short(exc)}).", code="truncated"
+    )
+    with safe_decode.guarded(corrupt), opener(path, "rb") as handle:
+        head = handle.read(540)
+        nifti2 = struct.unpack("<i", head[:4])[0] in (540, 469893120)
+        header = (nib.Nifti2Header if nifti2 else nib.Nifti1Header).from_fileobj(io.BytesIO(head))
+        shape = tuple(int(n) for n in header.get_data_shape())
+        itemsize = header.get_data_dtype().itemsize
+        offset = int(header.get_data_offset())
+        voxels = math.prod(shape)
+        if voxels > limits.max_nifti_voxels() or voxels * itemsize > limits.max_decoded_bytes():
+            raise IngestError(
+                f"{name}: the NIfTI volume declares {' x '.join(map(str, shape))} voxels "
+                f"({voxels * itemsize:,} bytes); at most {limits.max_nifti_voxels():,} voxels and "
+                f"{limits.max_decoded_bytes():,} bytes are accepted.",
+                code="too_large",
+            )
+        if offset > limits.max_decoded_bytes():
+            raise IngestError(
+                f"{name}: the NIfTI header is corrupt (data offset {offset:,}).", code="corrupt"
+            )
+        # Extensions sit between the header and the data offset; nothing after the data is read.
+        data = head[: offset + voxels * itemsize] + handle.read(
+            max(offset + voxels * itemsize - len(head), 0)
+        )
     return data
 
 
@@ -469,7 +606,9 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
         transform = ornt.ornt_transform(ornt.io_orientation(img.affine), ornt.axcodes2ornt(("L", "P", "S")))
         img = img.as_reoriented(transform)
         data = np.asanyarray(img.dataobj)
-    except Exception as exc:
+    except safe_decode.PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - see safe_decode
         raise IngestError(
             f"{name}: the NIfTI file is truncated or corrupt ({_short(exc)}).", code="truncated"
         ) from exc
@@ -484,11 +623,22 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
         )
     if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
         raise IngestError(f"{name}: unsupported NIfTI data type {data.dtype}.", code="corrupt")
-    finite = np.isfinite(data)
-    lo = float(data[finite].min()) if finite.any() else 0.0
-    hi = float(data[finite].max()) if finite.any() else 0.0
+    # No copies of the volume for its range (two copies of a float volume were most of
+    # a conversion's memory); integers are all finite.
+    if data.dtype.kind != "f":
+        finite = None
+        lo, hi = float(data.min()), float(data.max())
+    elif (finite := np.isfinite(data)).any():
+        lo = float(np.min(data, where=finite, initial=np.inf))
+        hi = float(np.max(data, where=finite, initial=-np.inf))
+    else:
+        lo = hi = 0.0
     modality = modality_hint or ("CT" if lo <= -500 else "MR")
-    integral = np.issubdtype(data.dtype, np.integer) or bool(np.all(np.mod(data[finite], 1) == 0))
+    if finite is None:
+        integral = True
+    else:
+        with np.errstate(invalid="ignore"):  # inf and NaN are left out by ``where``
+            integral = bool(np.all(np.mod(data, 1) == 0, where=finite))
     if integral and -32768 <= lo and hi <= 32767:
         slope, intercept = 1.0, 0.0
     else:  # floats or a wide range: linear map onto int16
@@ -554,7 +704,9 @@ def raster_to_dicom(path: Path, name: str, workdir: Path) -> Source:
             "possible decompression bomb.",
             code="bomb",
         ) from exc
-    except Exception as exc:
+    except safe_decode.PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - see safe_decode
         raise IngestError(
             f"{name}: the image is truncated or corrupt ({_short(exc)}).", code="truncated"
         ) from exc

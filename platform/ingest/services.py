@@ -35,7 +35,7 @@ from cases import library_cache
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
 from cohorts.models import Cohort, CohortMembership
 from inference_worker import vocabulary as vocab
-from ingest import limits, rawvalues, readers, storage
+from ingest import limits, rawvalues, readers, safe_decode, storage
 from ingest.deidentify import (
     IMPLEMENTATION_VERSION,
     PatientIdentity,
@@ -92,9 +92,17 @@ def _float(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# What an IS value may hold (PS3.5 6.2) and what every database's integer column takes.
+_INT_RANGE = (-(2**31), 2**31 - 1)
+
+
 def _int(value) -> int | None:
+    """An integer attribute for a database column; None when missing, not a number or
+    outside the 32-bit range (an IS of 9e99 is a corrupt header, not a series number)."""
     number = _float(value)
-    return int(number) if number is not None else None
+    if number is None or not _INT_RANGE[0] <= number <= _INT_RANGE[1]:
+        return None
+    return int(number)
 
 
 def _floats(value, count: int) -> list[float] | None:
@@ -324,9 +332,17 @@ def ingest_paths(
         result.seconds = time.perf_counter() - started
         log.info("ingest: %s in %.2fs", result.summary(), result.seconds)
         return result
-    except BaseException:
+    except BaseException as exc:
         storage.delete_objects(created)
-        raise
+        if isinstance(exc, (IngestError, *safe_decode.PASS_THROUGH)):
+            raise
+        # The last line of defence: whatever failed, the uploader gets a message and a
+        # 400, the log gets the traceback, and the rows and objects are gone already.
+        log.exception("ingest: unexpected failure; the upload was refused and cleaned up")
+        raise IngestError(
+            f"The upload could not be stored ({safe_decode.describe(exc)}); nothing was kept.",
+            code="unexpected",
+        ) from exc
     finally:
         storage.remove_tree(workdir)
 
@@ -345,17 +361,34 @@ class _Prepared:
 
 def _prepare(source: readers.Source, label: str, shared: dict) -> _Prepared | None:
     """Parse, validate, de-identify and store one file; None when it holds no image.
-    Touches no database and no state shared with other files, so it can run on a thread."""
-    dicom = readers.read_dicom(source)
-    if dicom is None:
-        return None
-    ds = dicom.ds
-    identity = PatientIdentity.of(ds)  # read before de-identification rewrites the header
-    # The fast writer (native files) builds the file meta itself.
-    outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
-    obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
-    return _Prepared(source.name, identity, str(ds.SOPInstanceUID), outcome.synthetic_marker, obj,
-                     _record(ds, obj, source.origin))  # fmt: skip
+    Touches no database and no state shared with other files, so it can run on a thread.
+
+    The readers refuse the damage they know with a precise message; anything else a
+    hostile file provokes (in pydicom, de-identification, a decoder) is still that one
+    file's fault: it is refused by name, its traceback goes to the log, and an object
+    already stored for it is removed."""
+    stored: list[str] = []
+    try:
+        dicom = readers.read_dicom(source)
+        if dicom is None:
+            return None
+        ds = dicom.ds
+        identity = PatientIdentity.of(ds)  # read before de-identification rewrites the header
+        # The fast writer (native files) builds the file meta itself.
+        outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
+        obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
+        if obj.created:
+            stored.append(obj.path)
+        return _Prepared(source.name, identity, str(ds.SOPInstanceUID), outcome.synthetic_marker, obj,
+                         _record(ds, obj, source.origin))  # fmt: skip
+    except safe_decode.PASS_THROUGH:
+        storage.delete_objects(stored)
+        raise
+    except BaseException as exc:  # noqa: BLE001 - see the docstring
+        storage.delete_objects(stored)
+        if isinstance(exc, IngestError):
+            raise
+        raise safe_decode.unexpected(source.name, exc) from exc
 
 
 def _prepare_all(sources, label: str, created: list[str], accept) -> None:

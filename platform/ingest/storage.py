@@ -48,9 +48,19 @@ def absolute_path(rel_path: str) -> Path:
     return root() / rel_path
 
 
+def _reuse(target: Path) -> bool:
+    """True if the object is stored already. Its time is refreshed: the orphan sweep
+    (ingest.cleanup) spares recent objects, and this one is about to get a row."""
+    try:
+        os.utime(target)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _commit(tmp_name: str, target: Path) -> bool:
     """Move a finished temporary file into place; False if the object already existed."""
-    if target.exists():
+    if _reuse(target):
         os.unlink(tmp_name)
         return False
     os.chmod(tmp_name, 0o644)
@@ -89,7 +99,7 @@ def put_chunks(chunks: list, suffix: str = ".dcm") -> StoredObject:
     size = sum(len(c) for c in chunks)
     rel = relative_path(sha256, suffix)
     target = root() / rel
-    if target.exists():
+    if _reuse(target):
         return StoredObject(sha256, rel, size, False)
     target.parent.mkdir(parents=True, exist_ok=True)
     # A unique name in the target folder, created 0644 directly (no chmod afterwards).

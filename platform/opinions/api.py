@@ -8,9 +8,6 @@ the report is at .../report.pdf, and as a DICOM Encapsulated PDF at .../report.d
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.models import TASK_CHOICES
+from ingest import uploads
 from opinions import selectors, services
 from opinions.models import AnalysisRequest
 
@@ -80,9 +78,34 @@ class SubmitSerializer(serializers.Serializer):
     reader = JSONObjectField(required=False)
 
 
+def _form_message(errors: dict, files: list) -> str:
+    parts = []
+    for field, problems in errors.items():
+        if field == "files" and isinstance(problems, dict):  # {index: [messages]} per file
+            for index, texts in problems.items():
+                name = files[int(index)].name if int(index) < len(files) else f"file {index}"
+                parts.append(f"{name}: {' '.join(map(str, texts))}")
+        else:
+            texts = problems if isinstance(problems, list) else [problems]
+            parts.append(f"{field}: {' '.join(map(str, texts))}")
+    return "; ".join(parts) or "The request is invalid."
+
+
 class RequestList(APIView):
     permission_classes = [IsReferrerOrAdmin]
     parser_classes = [MultiPartParser, FormParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before authentication: session authentication's CSRF check reads the body.
+        if request.method == "POST":
+            uploads.install(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        refused = uploads.refusal_of(exc)
+        if refused is None:
+            return super().handle_exception(exc)
+        return Response({"error": refused.error.message, "code": refused.error.code}, status=refused.status)
 
     @extend_schema(responses=RequestSerializer(many=True))
     def get(self, request):
@@ -94,26 +117,24 @@ class RequestList(APIView):
         responses={201: RequestSerializer, 400: OpenApiResponse(description="bad input")},
     )
     def post(self, request):
-        form = SubmitSerializer(data={**request.data.dict(), "files": request.FILES.getlist("files")})
-        form.is_valid(raise_exception=True)
+        uploads.check_declared(request)  # before the body is parsed below
+        files = request.FILES.getlist("files")
+        form = SubmitSerializer(data={**request.data.dict(), "files": files})
+        if not form.is_valid():
+            # The field errors as before, plus one message naming the files concerned.
+            return Response(
+                {**form.errors, "error": _form_message(form.errors, files), "code": "invalid"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         from ingest.errors import IngestError
-        from ingest.services import ingest_paths
         from opinions.suggest import suggest_pipeline
 
-        folder = Path(tempfile.mkdtemp(prefix="api-request-"))
         try:
-            paths = []
-            for index, uploaded in enumerate(form.validated_data["files"]):
-                target = folder / f"{index:05d}"
-                with target.open("wb") as handle:
-                    for chunk in uploaded.chunks():
-                        handle.write(chunk)
-                paths.append(target)
-            ingested = ingest_paths(paths, user=request.user, owner=request.user, in_library=False)
+            ingested = uploads.ingest_upload(
+                form.validated_data["files"], user=request.user, owner=request.user, in_library=False
+            )
         except IngestError as exc:
-            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            return Response({"error": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
         case = ingested.case
         analysis = services.submit_analysis(
             case=case,

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -17,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role
 from accounts.permissions import admin_required, roles_required, visible_cases
 from inference_worker import vocabulary as vocab
+from ingest import uploads
 from opinions import presentation, selectors, services
 from opinions.forms import AnalysisRequestForm
 from opinions.models import AnalysisRequest
@@ -26,38 +23,25 @@ from opinions.suggest import suggest_pipeline
 referrers = roles_required(Role.REFERRER)
 
 
-def _save_uploads(files, folder: Path) -> list[Path]:
-    """Django has streamed each upload to disk already; move them into one folder."""
-    paths = []
-    for index, uploaded in enumerate(files):
-        target = folder / f"{index:05d}"
-        with target.open("wb") as handle:
-            for chunk in uploaded.chunks():
-                handle.write(chunk)
-        paths.append(target)
-    return paths
+def _upload_refused(request, error, status: int):
+    return JsonResponse({"error": error.message, "code": error.code}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @referrers
+@uploads.accepts_uploads(on_refused=_upload_refused)
 def new_request(request):
     """Step 1: drop files, a folder or a zip. The images are de-identified and stored."""
     if request.method == "GET":
         return render(request, "opinions/new.html")
     from ingest.errors import IngestError
-    from ingest.services import ingest_paths
 
-    files = request.FILES.getlist("files")
-    if not files:
-        return JsonResponse({"error": "Choose at least one file, folder or zip archive."}, status=400)
-    folder = Path(tempfile.mkdtemp(prefix="request-"))
     try:
-        paths = _save_uploads(files, folder)
-        result = ingest_paths(paths, user=request.user, owner=request.user, in_library=False)
+        result = uploads.ingest_upload(
+            request.FILES.getlist("files"), user=request.user, owner=request.user, in_library=False
+        )
     except IngestError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        return _upload_refused(request, exc, 400)
     case = result.case
     return JsonResponse(
         {"case": str(case.public_id), "next": reverse("opinions:configure", args=[case.public_id])}

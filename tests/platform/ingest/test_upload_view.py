@@ -131,6 +131,6 @@ def test_oversized_upload_refused_before_reading(client_for, dora, settings):
     check = snapshot()
     big = SimpleUploadedFile("IM0", b"\0" * (2 * 1024 * 1024))
     response = client.post(URL, {"files": [big]})
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert b"The upload is too large" in response.content
     check()

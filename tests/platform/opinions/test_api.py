@@ -76,3 +76,18 @@ def test_openapi_schema_lists_the_workflow(db):
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert "/api/v1/requests/" in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/requests/"]
+
+
+def test_an_empty_file_is_refused_with_a_message_naming_it(dora):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cases.models import Case
+
+    response = api_for(dora).post(
+        "/api/v1/requests/", {"files": [SimpleUploadedFile("IM0007.dcm", b"")]}, format="multipart"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "IM0007.dcm: The submitted file is empty." and body["code"] == "invalid"
+    assert "files" in body  # the field errors stay where clients read them
+    assert Case.objects.count() == 0
