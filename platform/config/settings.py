@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "OsteoLens API",
     "DESCRIPTION": "Second opinions on bone-tumour imaging. Research use only; not for clinical use.",
     "VERSION": "1",
+    # The schema maps every endpoint; only signed-in users (token or session) may read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # Sessions: in the database, read on every request (accounts.session_store); with a

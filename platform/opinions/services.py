@@ -111,6 +111,11 @@ def record_failure(*, request_id: str, reason: str) -> None:
     )
 
 
+class NotPromotable(ValueError):
+    """The request has no finished opinion, so its case cannot enter the library."""
+
+
+@transaction.atomic
 def promote_to_library(
     request: AnalysisRequest,
     *,
@@ -124,8 +129,12 @@ def promote_to_library(
     """A finished referral becomes a pathology-proven library case (confirmation recorded)."""
     from cases.models import Histopathology
 
-    if request.status != AnalysisRequest.Status.DONE:
-        raise ValueError("only a finished analysis can be promoted")
+    # Lock the row so a concurrent retry or failure cannot slip between check and write.
+    current = (
+        AnalysisRequest.objects.select_for_update().filter(pk=request.pk).values_list("status", flat=True)
+    )
+    if request.pk is None or current.first() != AnalysisRequest.Status.DONE:
+        raise NotPromotable("Only a finished analysis can be promoted to the library.")
     case = request.case
     Histopathology.objects.update_or_create(
         case=case,
