@@ -38,6 +38,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Keys the PatientID pseudonym written into stored files (cases.pseudonyms); set it once.
+CASE_PSEUDONYM_KEY = env_str("CASE_PSEUDONYM_KEY", "") or ""
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

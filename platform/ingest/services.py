@@ -33,6 +33,7 @@ from pydicom import config as pydicom_config
 
 from cases import library_cache
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
+from cases.pseudonyms import pseudonym_for_label
 from cohorts.models import Cohort, CohortMembership
 from inference_worker import vocabulary as vocab
 from ingest import limits, rawvalues, readers, storage
@@ -352,7 +353,10 @@ def _prepare(source: readers.Source, label: str, shared: dict) -> _Prepared | No
     ds = dicom.ds
     identity = PatientIdentity.of(ds)  # read before de-identification rewrites the header
     # The fast writer (native files) builds the file meta itself.
-    outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
+    # The files carry an opaque keyed pseudonym, never the label (it may name the answer).
+    outcome = deidentify(
+        ds, pseudonym=pseudonym_for_label(label), identity=identity, rebuild_meta=dicom.pixel_element is None
+    )
     obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
     return _Prepared(source.name, identity, str(ds.SOPInstanceUID), outcome.synthetic_marker, obj,
                      _record(ds, obj, source.origin))  # fmt: skip
