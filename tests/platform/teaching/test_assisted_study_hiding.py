@@ -82,7 +82,9 @@ def routes(c, rita, cases) -> dict[str, object]:
         sop = study.series.get().instances.get().sop_uid
         got[f"wado {n}"] = c.get(reverse("viewer:wado", args=[sop]))
     for read in Read.objects.filter(reader=rita, committed_at__isnull=False):
-        got[f"reveal {read.kind} {read.case.label}"] = c.get(reverse("teaching:reveal", args=[read.public_id]))
+        got[f"reveal {read.kind} {read.case.label}"] = c.get(
+            reverse("teaching:reveal", args=[read.public_id])
+        )
     return got
 
 

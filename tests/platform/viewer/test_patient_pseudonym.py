@@ -26,13 +26,13 @@ def ingested(tmp_path, alice):
     folder = tmp_path / "upload"
     folder.mkdir()
     yy, xx = np.mgrid[:32, :32]
+    uids: tuple[str, str] | None = None
     for k in range(2):
         ds = ct_slice(np.where((yy - 16) ** 2 + (xx - 16) ** 2 < 60, 900, 20), z=3.0 * k)
         ds.PatientID, ds.PatientName = "HOSP-99812", "Doe^Jane"
-        if k:
-            ds.StudyInstanceUID = first_study
-            ds.SeriesInstanceUID = first_series
-        first_study, first_series = ds.StudyInstanceUID, ds.SeriesInstanceUID
+        if uids:  # one series of two slices
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = uids
+        uids = (ds.StudyInstanceUID, ds.SeriesInstanceUID)
         ds.save_as(folder / f"{k}.dcm", enforce_file_format=True)
     return ingest_paths([folder], task="sacral-ct", label=LABEL, in_library=True, user=alice).case
 
