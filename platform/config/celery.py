@@ -23,3 +23,10 @@ app = Celery("osteolens")
 app.conf.update(shared.celery_config())
 app.conf.update(broker_url=shared.broker_url(), result_backend=shared.result_backend())
 app.autodiscover_tasks(["opinions"])
+
+# Requests whose worker was lost are marked failed (opinions.services.lost_reason).
+app.conf.beat_schedule["opinions-lost"] = {
+    "task": "opinions.mark_lost_analyses",
+    "schedule": 60.0,
+    "options": {"queue": "default"},
+}

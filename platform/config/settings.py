@@ -164,6 +164,11 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
 # so all three read the same defaults from inference_worker.settings.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "filesystem://", ("filesystem", "redis", "rediss", "amqp"))
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
+# A running analysis whose worker heartbeat (every OSTEOLENS_HEARTBEAT_SECONDS, 15 s by
+# default, on the worker) is older than this is lost and marked failed, so it can be
+# retried; one that no worker finished this long after it was sent, too.
+ANALYSIS_HEARTBEAT_TIMEOUT = env_int("ANALYSIS_HEARTBEAT_TIMEOUT", 120, minimum=1)
+ANALYSIS_QUEUE_TIMEOUT = env_int("ANALYSIS_QUEUE_TIMEOUT", 24 * 3600, minimum=1)
 
 # Teaching: pages and image endpoints hide a case's answers while a resident reads it.
 VIEWER_ANSWER_POLICY = "teaching.selectors.answers_hidden_for"

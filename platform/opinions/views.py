@@ -122,6 +122,8 @@ def detail(request, request_id):
 @login_required
 def status(request, request_id):
     analysis = _visible_request(request, request_id)
+    # A lost analysis (its worker gone) is failed here, with the reason, not "running".
+    services.fail_if_lost(analysis)
     return JsonResponse(selectors.progress(analysis))
 
 
@@ -129,6 +131,7 @@ def status(request, request_id):
 @login_required
 def retry(request, request_id):
     analysis = _visible_request(request, request_id)
+    services.fail_if_lost(analysis)
     if analysis.status != AnalysisRequest.Status.FAILED:
         messages.info(request, "Only a failed analysis can be retried.")
         return redirect("opinions:detail", request_id=analysis.public_id)
