@@ -15,7 +15,6 @@ import pytest
 from django.urls import reverse
 
 from opinions.models import AnalysisRequest, ModelOpinion
-from tests.integration.tiny_models import make_cohort, models_dir, studies_of_test_split, train_quick
 from tests.integration.workers import Worker, wait_for, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -23,17 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(t
 REDIS = os.environ.get("CELERY_BROKER_URL", "")
 if not REDIS.startswith("redis"):
     REDIS = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture(scope="module")
-def sacral_models(tmp_path_factory):
-    """Only the sacral CT models, one epoch each: this test needs one pipeline, and the
-    shared tiny_models fixture trains all three tasks (minutes on a busy machine)."""
-    manifest = make_cohort("sacral-ct", 8, seed=90, out=tmp_path_factory.mktemp("lost-phantoms"))
-    models = tmp_path_factory.mktemp("lost-models")
-    train_quick("sacral-ct", manifest, models, epochs=1)
-    with models_dir(models):
-        yield studies_of_test_split(manifest)[0]
 
 
 @pytest.fixture
@@ -62,8 +50,10 @@ def redis_app(monkeypatch, settings):
 
 
 def test_a_lost_worker_fails_the_request_and_retry_succeeds(
-    redis_app, sacral_models, dora, settings, tmp_path, client_for
+    redis_app, tiny_models, phantom_studies, dora, settings, tmp_path, client_for
 ):
+    # tiny_models is the session's shared set (tests/integration/tiny_models.py): in a
+    # full run it is trained once for every end-to-end test, so this one adds no training.
     env = worker_env(settings.MEDIA_ROOT)
     bookkeeper = Worker("config.celery", "default", env, tmp_path / "default.log").start()
     gpu = Worker("inference_worker.celery_app", "gpu", env, tmp_path / "gpu-1.log").start()
@@ -72,7 +62,7 @@ def test_a_lost_worker_fails_the_request_and_retry_succeeds(
         from ingest.services import ingest_paths
         from opinions.services import submit_analysis
 
-        case = ingest_paths(sacral_models, user=dora, owner=dora).case
+        case = ingest_paths(phantom_studies["sacral-ct"], user=dora, owner=dora).case
         analysis = submit_analysis(case=case, pipeline="sacral-ct", user=dora, app=redis_app)
         client = client_for(dora)
         status_url = reverse("opinions:status", args=[analysis.public_id])
