@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -81,10 +82,8 @@ def run_analysis(
 def analyze(
     self, *, request_id: str, pipeline: str, inputs: list[str], out_dir: str, clinical=None, reader=None
 ):
-    def progress(stage: str, fraction: float) -> None:
-        self.update_state(state="PROGRESS", meta={"stage": stage, "fraction": round(float(fraction), 3)})
-
-    progress("loading", 0.0)
+    heartbeat = Heartbeat(self)
+    heartbeat.progress("loading", 0.0)
     try:
         return run_analysis(
             request_id=request_id,
@@ -93,10 +92,57 @@ def analyze(
             out_dir=out_dir,
             clinical=clinical,
             reader=reader,
-            progress=progress,
+            progress=heartbeat.progress,
         )
     except SoftTimeLimitExceeded:
         raise RuntimeError("analysis took longer than its time limit") from None
+    finally:
+        # Before the task's own result is stored: a late beat must not overwrite it.
+        heartbeat.stop()
+
+
+def heartbeat_seconds() -> float:
+    return float(os.environ.get("OSTEOLENS_HEARTBEAT_SECONDS") or 15)
+
+
+class Heartbeat:
+    """The task's PROGRESS meta, re-stored with a fresh timestamp every few seconds.
+
+    A stage can run for minutes without a progress call, and a worker that dies (SIGKILL,
+    lost machine) leaves its last state behind for good; the web side tells a live
+    analysis from a lost one by the age of "heartbeat" (opinions.services.lost_reason).
+    """
+
+    def __init__(self, task, interval: float | None = None):
+        self.task = task
+        self.interval = interval or heartbeat_seconds()
+        self.meta = {"stage": "loading", "fraction": 0.0}
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="analysis-heartbeat", daemon=True)
+        self.thread.start()
+
+    def progress(self, stage: str, fraction: float) -> None:
+        with self.lock:
+            self.meta = {"stage": stage, "fraction": round(float(fraction), 3)}
+            self._store()
+
+    def _store(self) -> None:
+        if not self.stopped.is_set():
+            self.task.update_state(state="PROGRESS", meta={**self.meta, "heartbeat": time.time()})
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                with self.lock:
+                    self._store()
+            except Exception:  # a backend hiccup must not end the beat; the next one retries
+                log.warning("heartbeat not stored", exc_info=True)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped.set()
+        self.thread.join(timeout=5)
 
 
 @app.task(name="inference_worker.ping")

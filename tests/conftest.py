@@ -30,6 +30,17 @@ def _isolated_media(request, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_rate_counts(request):
+    """Sign-in failures are counted per address (accounts.ratelimit): every test starts
+    from none, so wrong-password tests elsewhere never lock 127.0.0.1 for the next one."""
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        from django.core.cache import caches
+
+        caches["login-rate"].clear()
+    yield
+
+
 # Named users whose permissions differ (the permission matrix reads off their names):
 # alice admin; rita junior resident; sam senior resident; dora and dan referring doctors.
 PASSWORD = "correct-horse-battery-staple"

@@ -16,7 +16,7 @@ import threading
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router
 
 
@@ -61,6 +61,29 @@ _local = threading.local()
 
 
 class SessionUserBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """ModelBackend's check behind the brute-force limiter (accounts.ratelimit).
+
+        Here, not in a form, so that every password path (login page, admin, HTTP Basic)
+        counts and obeys the lock. PermissionDenied makes django.contrib.auth stop and
+        answer None, as for a wrong password.
+        """
+        from accounts import ratelimit
+
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if password is None:  # not a password check: nothing to count
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        address = ratelimit.client_address(request)
+        if ratelimit.wait_seconds(username, address):
+            raise PermissionDenied("sign-in locked after repeated failures")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            ratelimit.record_failure(username, address)
+        else:
+            ratelimit.record_success(username)
+        return user
+
     def get_user(self, user_id):
         model = get_user_model()
         try:

@@ -26,3 +26,9 @@ app.autodiscover_tasks(["opinions", "ingest"])
 
 # What killed uploads left behind: stale staged uploads and orphan stored objects.
 app.conf.beat_schedule["ingest-cleanup"] = {"task": "ingest.cleanup", "schedule": 3600.0}
+# Requests whose worker was lost are marked failed (opinions.services.lost_reason).
+app.conf.beat_schedule["opinions-lost"] = {
+    "task": "opinions.mark_lost_analyses",
+    "schedule": 60.0,
+    "options": {"queue": "default"},
+}

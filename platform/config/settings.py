@@ -38,6 +38,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Keys the PatientID pseudonym written into stored files (cases.pseudonyms); set it once.
+CASE_PSEUDONYM_KEY = env_str("CASE_PSEUDONYM_KEY", "") or ""
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -171,6 +174,11 @@ INGEST_MAX_NIFTI_VOXELS = env_int("INGEST_MAX_NIFTI_VOXELS", 64 * 1024**2, minim
 # so all three read the same defaults from inference_worker.settings.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "filesystem://", ("filesystem", "redis", "rediss", "amqp"))
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
+# A running analysis whose worker heartbeat (every OSTEOLENS_HEARTBEAT_SECONDS, 15 s by
+# default, on the worker) is older than this is lost and marked failed, so it can be
+# retried; one that no worker finished this long after it was sent, too.
+ANALYSIS_HEARTBEAT_TIMEOUT = env_int("ANALYSIS_HEARTBEAT_TIMEOUT", 120, minimum=1)
+ANALYSIS_QUEUE_TIMEOUT = env_int("ANALYSIS_QUEUE_TIMEOUT", 24 * 3600, minimum=1)
 
 # Teaching: pages and image endpoints hide a case's answers while a resident reads it.
 VIEWER_ANSWER_POLICY = "teaching.selectors.answers_hidden_for"
@@ -191,6 +199,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "OsteoLens API",
     "DESCRIPTION": "Second opinions on bone-tumour imaging. Research use only; not for clinical use.",
     "VERSION": "1",
+    # The schema maps every endpoint; only signed-in users (token or session) may read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # Sessions: in the database, read on every request (accounts.session_store); with a
@@ -217,12 +227,55 @@ if CACHE_URL:
     }
     SESSION_ENGINE = "accounts.shared_cache_sessions"
     SESSION_CACHE_ALIAS = "sessions"
+# Brute-force protection of password sign-in (accounts.ratelimit): failures per account
+# and per client address within the window lock that account or address for a while.
+LOGIN_MAX_FAILURES_PER_USER = env_int("LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# Behind our own reverse proxy the client address is the last X-Forwarded-For entry.
+LOGIN_RATE_TRUST_FORWARDED_FOR = env_bool("LOGIN_RATE_TRUST_FORWARDED_FOR", False)
+# Counted where every web process sees the same numbers: Redis when there is one.
+CACHES["login-rate"] = (
+    {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "osteolens"}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "login-rate"}
+)
+LOGIN_RATE_CACHE = "login-rate"
+
+# Transport security. Off by default, for the one-machine demo on http://localhost; ON in
+# docker/compose.yaml, which expects a TLS-terminating proxy in front of the web service.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# The proxy says the original request was https (needed with SECURE_SSL_REDIRECT behind
+# a TLS proxy, or every request would be redirected again). Only set it when the proxy
+# always sets or strips this header.
+if env_bool("SECURE_PROXY_SSL", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No page of the site is framed, by itself or others.
+X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# config.security; see there why the viewer needs each non-'self' source.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'wasm-unsafe-eval'"],
+    "worker-src": ["'self'", "blob:"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "connect-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
 
 LOGGING = {
     "version": 1,

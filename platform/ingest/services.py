@@ -33,6 +33,7 @@ from pydicom import config as pydicom_config
 
 from cases import library_cache
 from cases.models import Case, ClinicalData, Histopathology, Instance, Series, Study
+from cases.pseudonyms import pseudonym_for_label
 from cohorts.models import Cohort, CohortMembership
 from inference_worker import vocabulary as vocab
 from ingest import limits, rawvalues, readers, safe_decode, storage
@@ -374,8 +375,14 @@ def _prepare(source: readers.Source, label: str, shared: dict) -> _Prepared | No
             return None
         ds = dicom.ds
         identity = PatientIdentity.of(ds)  # read before de-identification rewrites the header
-        # The fast writer (native files) builds the file meta itself.
-        outcome = deidentify(ds, pseudonym=label, identity=identity, rebuild_meta=dicom.pixel_element is None)
+        # The fast writer (native files) builds the file meta itself. The files carry an
+        # opaque keyed pseudonym, never the label (it may name the answer).
+        outcome = deidentify(
+            ds,
+            pseudonym=pseudonym_for_label(label),
+            identity=identity,
+            rebuild_meta=dicom.pixel_element is None,
+        )
         obj = storage.put_chunks(readers.encode(dicom, shared=shared, version_name=IMPLEMENTATION_VERSION))
         if obj.created:
             stored.append(obj.path)

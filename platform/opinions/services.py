@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -111,6 +112,84 @@ def record_failure(*, request_id: str, reason: str) -> None:
     )
 
 
+# --- lost analyses -------------------------------------------------------------------------
+# A worker that dies as a whole (SIGKILL, lost machine) leaves its task's last state behind
+# for good: the request would stay "queued" and look "running". The inference worker
+# re-stores its PROGRESS meta with a timestamp every few seconds (inference_worker.tasks.
+# Heartbeat); a request whose heartbeat is older than ANALYSIS_HEARTBEAT_TIMEOUT, or
+# that no worker has finished within ANALYSIS_QUEUE_TIMEOUT of being sent, is lost. The
+# status endpoint, Retry and the periodic bookkeeping task (opinions.mark_lost_analyses)
+# all apply this one rule.
+
+LIVE_STATUSES = (AnalysisRequest.Status.QUEUED, AnalysisRequest.Status.RUNNING)
+
+
+def lost_reason(request: AnalysisRequest, *, state: str, info, now: float | None = None) -> str | None:
+    """Why the request counts as lost given its task's state and meta; None if it does not."""
+    from django.conf import settings
+
+    if request.status not in LIVE_STATUSES:
+        return None
+    now = time.time() if now is None else now
+    heartbeat_timeout = settings.ANALYSIS_HEARTBEAT_TIMEOUT
+    beat = info.get("heartbeat") if isinstance(info, dict) else None
+    if state == "PROGRESS" and isinstance(beat, int | float):
+        silent = now - beat
+        if silent > heartbeat_timeout:
+            return (
+                f"The analysis stopped: its worker has not reported for {silent:.0f} seconds "
+                f"(it was probably shut down or lost). Retry to run it again."
+            )
+        return None
+    if state in ("SUCCESS", "FAILURE", "REVOKED"):
+        return None  # finished: the bookkeeping worker records it
+    waited = now - request.created_at.timestamp()
+    if waited > settings.ANALYSIS_QUEUE_TIMEOUT:
+        return (
+            f"No worker finished the analysis within {waited / 3600:.1f} hours of the request "
+            f"(no worker running, or the task was lost). Retry to run it again."
+        )
+    return None
+
+
+def task_state(request: AnalysisRequest, app=None) -> tuple[str, object]:
+    if app is None:
+        from config.celery import app
+    task = app.AsyncResult(request.task_id)
+    return task.state, task.info
+
+
+def fail_if_lost(request: AnalysisRequest, app=None) -> bool:
+    """Mark the request failed, with the reason, when it is lost; True when it is (now) failed."""
+    if request.status == AnalysisRequest.Status.FAILED:
+        return True
+    if request.status not in LIVE_STATUSES:
+        return False
+    state, info = task_state(request, app) if request.task_id else ("PENDING", None)
+    reason = lost_reason(request, state=state, info=info)
+    if reason is None:
+        return False
+    record_failure(request_id=str(request.public_id), reason=reason)
+    request.refresh_from_db(fields=["status", "error", "finished_at"])
+    log.warning("analysis %s marked lost: %s", request.public_id, reason)
+    return request.status == AnalysisRequest.Status.FAILED
+
+
+def mark_lost_analyses(app=None, *, limit: int = 500) -> list[str]:
+    """The periodic sweep: every live request checked; returns the ids marked failed."""
+    marked = []
+    live = AnalysisRequest.objects.filter(status__in=LIVE_STATUSES).order_by("created_at")[:limit]
+    for request in live:
+        if fail_if_lost(request, app):
+            marked.append(str(request.public_id))
+    return marked
+
+
+class NotPromotable(ValueError):
+    """The request has no finished opinion, so its case cannot enter the library."""
+
+
+@transaction.atomic
 def promote_to_library(
     request: AnalysisRequest,
     *,
@@ -124,8 +203,12 @@ def promote_to_library(
     """A finished referral becomes a pathology-proven library case (confirmation recorded)."""
     from cases.models import Histopathology
 
-    if request.status != AnalysisRequest.Status.DONE:
-        raise ValueError("only a finished analysis can be promoted")
+    # Lock the row so a concurrent retry or failure cannot slip between check and write.
+    current = (
+        AnalysisRequest.objects.select_for_update().filter(pk=request.pk).values_list("status", flat=True)
+    )
+    if request.pk is None or current.first() != AnalysisRequest.Status.DONE:
+        raise NotPromotable("Only a finished analysis can be promoted to the library.")
     case = request.case
     Histopathology.objects.update_or_create(
         case=case,

@@ -24,3 +24,10 @@ def record_failure(self, failed_task_id, *args, request_id: str) -> None:
         if failed.result is not None:
             reason = f"{type(failed.result).__name__}: {failed.result}"
     services.record_failure(request_id=request_id, reason=reason)
+
+
+@shared_task(name="opinions.mark_lost_analyses", acks_late=True)
+def mark_lost_analyses() -> list[str]:
+    # Run by beat (config.celery, "opinions-lost"): requests whose worker went away are
+    # marked failed with a reason, so their owners can retry.
+    return services.mark_lost_analyses()

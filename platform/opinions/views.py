@@ -106,6 +106,8 @@ def detail(request, request_id):
 @login_required
 def status(request, request_id):
     analysis = _visible_request(request, request_id)
+    # A lost analysis (its worker gone) is failed here, with the reason, not "running".
+    services.fail_if_lost(analysis)
     return JsonResponse(selectors.progress(analysis))
 
 
@@ -113,6 +115,7 @@ def status(request, request_id):
 @login_required
 def retry(request, request_id):
     analysis = _visible_request(request, request_id)
+    services.fail_if_lost(analysis)
     if analysis.status != AnalysisRequest.Status.FAILED:
         messages.info(request, "Only a failed analysis can be retried.")
         return redirect("opinions:detail", request_id=analysis.public_id)
@@ -175,13 +178,27 @@ def promote(request, request_id):
     from opinions.forms_promote import PromoteForm
 
     analysis = _visible_request(request, request_id)
+    if analysis.status != AnalysisRequest.Status.DONE:
+        return _promote_refused(request, analysis)
     if request.method == "POST":
         form = PromoteForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                services.promote_to_library(analysis, confirmed_by=request.user, **form.cleaned_data)
+            try:
+                with transaction.atomic():
+                    services.promote_to_library(analysis, confirmed_by=request.user, **form.cleaned_data)
+            except services.NotPromotable:
+                # The status changed between the check above and the row lock (a retry).
+                return _promote_refused(request, analysis)
             messages.success(request, "The case is now in the teaching library.")
             return redirect("cases:detail", public_id=analysis.case.public_id)
     else:
         form = PromoteForm()
     return render(request, "opinions/promote.html", {"analysis": analysis, "form": form})
+
+
+def _promote_refused(request, analysis: AnalysisRequest):
+    messages.error(
+        request,
+        f"Only a finished analysis can be promoted to the library; this one is {analysis.get_status_display().lower()}.",
+    )
+    return redirect("opinions:detail", request_id=analysis.public_id)

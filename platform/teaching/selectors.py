@@ -209,21 +209,75 @@ def set_splits(teaching_set: TeachingSet) -> list[str]:
 
 
 def pending_case_ids_sql(user, connection) -> tuple[str, list] | None:
-    """A SELECT of the cases the user has opened for reading but not committed (one
-    column), or None when there can be none; settings.PENDING_READS names this, so that
-    the library can ask for them in the same round trip as its data version."""
+    """A SELECT of the cases whose answers are hidden from the user (one column), or None
+    when there can be none; settings.PENDING_READS names this, so that the library can
+    ask for them in the same round trip as its data version. The rule is the one of
+    answers_hidden_for (hidden_case_ids_sql)."""
+    return hidden_case_ids_sql(user, connection)
+
+
+def hidden_case_ids_sql(user, connection) -> tuple[str, list] | None:
+    """A SELECT of the ids of every case whose answers the user must not see now.
+
+    - a case the user has opened for reading and not committed;
+    - a case read unaided whose aided read is not committed (or that has no item);
+    - every case of an assisted-reading study the user has begun and not finished
+      (fewer committed reads than two per item): the answer of one case, seen between
+      reads, would bias the rest of the study, and a case not opened yet must not be
+      looked up in the library either.
+    """
     # Fixed SQL text: building the same query through the ORM cost three times the CPU
     # of running it (0.38 against 0.11 ms in process, tests/bench/bench_library.py).
     # No ORDER BY: only the set is wanted.
     if user.pk is None:
         return None
-    quote = connection.ops.quote_name
-    column = {name: quote(Read._meta.get_field(name).column) for name in ("case", "reader", "committed_at")}
-    sql = (
-        f"SELECT {column['case']} FROM {quote(Read._meta.db_table)} "  # noqa: S608 - names from the model
-        f"WHERE {column['reader']} = %s AND {column['committed_at']} IS NULL"
+    return _hidden_sql(connection.vendor), [user.pk, user.pk]
+
+
+@lru_cache(maxsize=4)
+def _hidden_sql(vendor: str) -> str:
+    quote = connections[router.db_for_read(Read)].ops.quote_name
+    reads, items, sets = (quote(m._meta.db_table) for m in (Read, SetItem, TeachingSet))
+    r = {
+        name: quote(Read._meta.get_field(name).column)
+        for name in ("reader", "case", "item", "kind", "committed_at")
+    }
+    i = {name: quote(SetItem._meta.get_field(name).column) for name in ("case", "teaching_set", "id")}
+    t = {name: quote(TeachingSet._meta.get_field(name).column) for name in ("id", "mode")}
+    unaided, aided = Read.Kind.UNAIDED.value, Read.Kind.AIDED.value
+    assisted = TeachingSet.Mode.ASSISTED.value
+    kinds_per_item = len(kinds_for(TeachingSet(mode=assisted)))
+    return (
+        # noqa: S608 - names come from the models, values are parameters
+        f"SELECT r.{r['case']} FROM {reads} r WHERE r.{r['reader']} = %s AND ("
+        f"r.{r['committed_at']} IS NULL OR (r.{r['kind']} = '{unaided}' AND NOT EXISTS ("
+        f"SELECT 1 FROM {reads} a WHERE a.{r['reader']} = r.{r['reader']} AND a.{r['item']} = r.{r['item']} "
+        f"AND a.{r['kind']} = '{aided}' AND a.{r['committed_at']} IS NOT NULL))) "
+        f"UNION SELECT si.{i['case']} FROM {items} si WHERE si.{i['teaching_set']} IN ("
+        f"SELECT ri.{i['teaching_set']} FROM {reads} sr "
+        f"JOIN {items} ri ON ri.{i['id']} = sr.{r['item']} "
+        f"JOIN {sets} st ON st.{t['id']} = ri.{i['teaching_set']} "
+        f"WHERE sr.{r['reader']} = %s AND st.{t['mode']} = '{assisted}' "
+        f"GROUP BY ri.{i['teaching_set']} "
+        f"HAVING COUNT(sr.{r['committed_at']}) < {kinds_per_item} * ("
+        f"SELECT COUNT(*) FROM {items} x WHERE x.{i['teaching_set']} = ri.{i['teaching_set']}))"
     )
-    return sql, [user.pk]
+
+
+def hidden_case_ids(user) -> set[int]:
+    """The ids of hidden_case_ids_sql, for pages that filter in Python."""
+    connection = connections[router.db_for_read(Read)]
+    query = hidden_case_ids_sql(user, connection) if getattr(user, "is_authenticated", False) else None
+    if query is None:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def study_finished(user, teaching_set: TeachingSet) -> bool:
+    """Every read of the set committed by this reader (what an assisted study waits for)."""
+    return next_step(user, teaching_set) is None
 
 
 def committed_reads(user=None, *, kinds=None) -> QuerySet:
@@ -247,40 +301,26 @@ POLICY_PATH = "teaching.selectors.answers_hidden_for"
 def answers_hidden_for(user, case) -> bool:
     """settings.VIEWER_ANSWER_POLICY: must pages hide `case`'s answers from `user` now?
 
-    True while the user has an uncommitted read of the case, or an unaided study read
-    whose aided read is not committed yet (the answer must wait for the second pass).
-    The case page (cases:detail) should ask the same question before showing the
-    histopathology and the model's opinion.
+    True while the case is one of hidden_case_ids_sql's: an uncommitted read, an unaided
+    study read whose aided read is not committed, or any case of an assisted study the
+    user has begun and not finished. Every page that can show a diagnosis, the
+    histopathology, the label or a model opinion asks this (or uses that SELECT).
     """
     if not getattr(user, "is_authenticated", False):
         return False
     connection = connections[router.db_for_read(Read)]
+    sql, params = hidden_case_ids_sql(user, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_answers_hidden_sql(connection.vendor), [user.pk, case.pk, user.pk])
+        # The viewer asks this for every image file that carries answer text.
+        cursor.execute(
+            f"SELECT 1 FROM ({sql}) hidden_cases WHERE hidden_cases.{_first_column(connection)} = %s LIMIT 1",  # noqa: S608
+            [*params, case.pk],
+        )
         return cursor.fetchone() is not None
 
 
-@lru_cache(maxsize=4)
-def _answers_hidden_sql(vendor: str) -> str:
-    """The question as one statement, written out: the viewer asks it for every image
-    file that carries answer text (real scanner files keep their study description), and
-    the two ORM queries it was cost 0.6 ms of CPU per file against 0.1 ms for this
-    (tests/bench/bench_wado.py --source real-j2k). An unaided read whose item has no
-    aided read committed (or has no item) keeps the answer hidden, as before."""
-    quote = connections[
-        router.db_for_read(Read)
-    ].ops.quote_name  # same quoting on every connection of a vendor
-    table = quote(Read._meta.db_table)
-    col = {
-        name: quote(Read._meta.get_field(name).column)
-        for name in ("reader", "case", "item", "kind", "committed_at")
-    }
-    return (
-        f"SELECT 1 FROM {table} r WHERE r.{col['reader']} = %s AND r.{col['case']} = %s AND ("  # noqa: S608
-        f"r.{col['committed_at']} IS NULL OR (r.{col['kind']} = '{Read.Kind.UNAIDED.value}' AND NOT EXISTS ("
-        f"SELECT 1 FROM {table} a WHERE a.{col['reader']} = %s AND a.{col['item']} = r.{col['item']} "
-        f"AND a.{col['kind']} = '{Read.Kind.AIDED.value}' AND a.{col['committed_at']} IS NOT NULL))) LIMIT 1"
-    )
+def _first_column(connection) -> str:
+    return connection.ops.quote_name(Read._meta.get_field("case").column)
 
 
 def viewer_link(case, *, hidden: bool) -> str | None:

@@ -97,8 +97,15 @@ def case_of_the_day(user, day: dt.date) -> Case | None:
         .order_by("committed_at", "id")
         .values_list("truth_diagnosis", "correct", "committed_at", "case_id")
     )
+    # Cases of an unfinished assisted study (teaching.selectors.hidden_case_ids) neither
+    # steer the choice (a missed unaided read would hint at its answer) nor are chosen
+    # (the daily reveal would show the answer mid-study).
+    from teaching.selectors import hidden_case_ids
+
+    hidden = hidden_case_ids(user)
+    reads = [row for row in reads if row[3] not in hidden]
     states = diagnosis_states([(d, c, when.date()) for d, c, when, _ in reads])
-    cases = candidate_cases()
+    cases = [c for c in candidate_cases() if c.pk not in hidden]
     by_diagnosis: dict[str, list[Case]] = {}
     for case in cases:
         by_diagnosis.setdefault(case.histopathology.diagnosis, []).append(case)

@@ -213,9 +213,12 @@ def read(request, public_id):
 
 
 def _after_commit(read: Read) -> str:
-    # In a study the unaided read must not reveal anything before the aided read.
-    if read.kind == Read.Kind.UNAIDED:
-        return reverse("teaching:set-next", args=[read.item.teaching_set.public_id])
+    # In a study nothing is revealed before the reader's whole study is committed: each
+    # commit goes on to the next read, and only the last one to its reveal.
+    if read.kind in (Read.Kind.UNAIDED, Read.Kind.AIDED) and read.item_id:
+        teaching_set = read.item.teaching_set
+        if not selectors.study_finished(read.reader, teaching_set):
+            return reverse("teaching:set-next", args=[teaching_set.public_id])
     return reverse("teaching:reveal", args=[read.public_id])
 
 
@@ -255,13 +258,9 @@ def read_image(request, public_id, index: int):
 
 
 def _revealable(read: Read) -> bool:
-    if not read.is_committed:
-        return False
-    if read.kind == Read.Kind.UNAIDED:
-        return Read.objects.filter(
-            reader=read.reader, item=read.item, kind=Read.Kind.AIDED, committed_at__isnull=False
-        ).exists()
-    return True
+    # The site-wide rule (selectors.answers_hidden_for) also covers an unaided read whose
+    # aided read is pending and every case of an unfinished assisted study.
+    return read.is_committed and not selectors.answers_hidden_for(read.reader, read.case)
 
 
 def _committed_read(request, public_id) -> Read:
@@ -355,7 +354,11 @@ def _resident(request, user_id=None) -> User:
 
 
 def _own_skill_reads(user) -> list[Read]:
-    return list(selectors.committed_reads(user, kinds=dashboards.OWN_SKILL_KINDS))
+    # Reads of cases still hidden from the resident (an unfinished assisted study) carry
+    # the truth: they join the dashboards and their CSVs once the study is finished.
+    hidden = selectors.hidden_case_ids(user)
+    reads = selectors.committed_reads(user, kinds=dashboards.OWN_SKILL_KINDS)
+    return [r for r in reads if r.case_id not in hidden]
 
 
 @require_GET

@@ -5,6 +5,9 @@ a proxy, scripts) send HTTP Basic credentials of an ordinary OsteoLens account; 
 object permissions apply. Basic sends the password with every request, so the site must
 be served over HTTPS (SECURE_COOKIES / a TLS proxy) for anything but loopback.
 
+Wrong passwords count towards the same lock as the login page (accounts.ratelimit):
+once locked, an account or address gets 429 with Retry-After, right password or not.
+
 Checking a password costs a deliberately slow hash (hundreds of milliseconds), far too
 much for per-file requests, so a success is remembered for a short time in process
 memory under an HMAC of the credentials (never the password itself). Deactivating a
@@ -80,6 +83,22 @@ def basic_auth_user(request):
     return user
 
 
+def too_many_attempts(seconds: int) -> HttpResponse:
+    from accounts.ratelimit import wait_message
+
+    response = HttpResponse(wait_message(seconds), status=429, content_type="text/plain")
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def _locked_for(request) -> int:
+    """Seconds the Basic credentials' account or the client address stays locked."""
+    from accounts import ratelimit
+
+    creds = _credentials(request)
+    return ratelimit.wait_seconds(creds[0] if creds else None, ratelimit.client_address(request))
+
+
 def unauthorized() -> HttpResponse:
     response = HttpResponse("Authentication required.", status=401, content_type="text/plain")
     response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
@@ -101,7 +120,10 @@ def image_auth(view=None, *, browser: bool = True):
                 if user is not None:
                     request.user = user
                 elif "Authorization" in request.headers or not browser:
-                    return unauthorized()
+                    # Wrong credentials count towards the sign-in lock (accounts.ratelimit,
+                    # in the backend); once locked, the client is told how long to wait.
+                    locked = _locked_for(request) if "Authorization" in request.headers else 0
+                    return too_many_attempts(locked) if locked else unauthorized()
                 else:
                     from django.contrib.auth.views import redirect_to_login
 

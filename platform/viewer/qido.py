@@ -3,7 +3,9 @@
 Supported matching: single values, comma-separated UID lists, "*" / "?" wildcards on
 text attributes, date ranges (StudyDate=20200101-20201231); keywords or tags (0020000D)
 as keys; limit / offset. Unknown keys are ignored, as the standard allows. PatientID is
-the case label: ingest writes it as the de-identified PatientID of every file.
+the case's opaque pseudonym (cases.pseudonyms), which ingest writes into every file as
+PatientID and, as ANON^<pseudonym>, PatientName; never the case label, which readers
+must not see while reading.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
+from cases.pseudonyms import case_pseudonym, patient_name, pseudonym_for_label
 from viewer import access
 
 MAX_LIMIT = 1000
@@ -78,6 +81,22 @@ def _text_q(field: str, value: str) -> Q:
     return Q(**{field: value})
 
 
+def _pseudonym_q(field: str, value: str) -> Q:
+    """PatientID matching on the pseudonym: it is a keyed hash of the label, not a column,
+    so the matching case ids are found by hashing every label (about a microsecond each)."""
+    from cases.models import Case
+
+    if "*" in value or "?" in value:
+        pattern = re.compile(
+            "^" + re.escape(value).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.IGNORECASE
+        )
+        matches = pattern.match
+    else:
+        matches = value.__eq__
+    ids = [pk for pk, label in Case.objects.values_list("pk", "label") if matches(pseudonym_for_label(label))]
+    return Q(**{f"{field}__in": ids})
+
+
 def _uid_q(field: str, value: str) -> Q:
     return Q(**{f"{field}__in": [v.strip() for v in value.split(",") if v.strip()]})
 
@@ -111,7 +130,7 @@ def _int_q(field: str, value: str) -> Q:
 # keyword -> how to match it, per level (paths from that level's model).
 STUDY_FILTERS = {
     "StudyInstanceUID": (_uid_q, "study_uid"),
-    "PatientID": (_text_q, "case__label"),
+    "PatientID": (_pseudonym_q, "case_id"),
     "StudyDate": (_date_q, "study_date"),
     "ModalitiesInStudy": (_text_q, "series__modality"),
     "Modality": (_text_q, "series__modality"),
@@ -121,7 +140,7 @@ SERIES_FILTERS = {
     "SeriesInstanceUID": (_uid_q, "series_uid"),
     "Modality": (_text_q, "modality"),
     "SeriesNumber": (_int_q, "number"),
-    "PatientID": (_text_q, "study__case__label"),
+    "PatientID": (_pseudonym_q, "study__case_id"),
 }
 INSTANCE_FILTERS = {
     "StudyInstanceUID": (_uid_q, "series__study__study_uid"),
@@ -177,8 +196,8 @@ def search_studies(user, params: QueryDict, *, base: str, hidden) -> list[dict]:
             StudyDate=s.study_date.strftime("%Y%m%d") if s.study_date else "",
             AccessionNumber="",
             StudyID="",
-            PatientName="",
-            PatientID=s.case.label,
+            PatientName=patient_name(case_pseudonym(s.case)),
+            PatientID=case_pseudonym(s.case),
             StudyDescription="" if hidden(s.case) else s.description,
             ModalitiesInStudy=sorted(modalities.get(s.pk, ())),
             NumberOfStudyRelatedSeries=s.n_series,

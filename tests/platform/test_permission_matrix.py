@@ -44,8 +44,8 @@ MATRIX = [
     ("api-request", "request", (401, 403, 200, 404, 200)),
     ("api-request-report", "request", (401, 403, 200, 404, 200)),
     ("api-request-report-dicom", "request", (401, 403, 200, 404, 200)),
-    # The schema describes the API, not its data: public, so integrators can read it.
-    ("api-schema", None, (200, 200, 200, 200, 200)),
+    # The schema maps every endpoint: any signed-in user (token or session), nobody else.
+    ("api-schema", None, (401, 200, 200, 200, 200)),
 ]
 # POST-only endpoints: (name, args, expected per role)
 POST_MATRIX = [

@@ -12,6 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import JPEGLSLossless, RLELossless
 
 from cases.models import Case, Instance, Series, Study
+from cases.pseudonyms import pseudonym_for_label
 from ingest import deidentify
 from ingest.errors import IngestError
 from ingest.services import ingest_paths
@@ -80,7 +81,9 @@ def test_kept_for_imaging_and_marked_as_deidentified(tmp_path, alice):
         by_number[int(ds.InstanceNumber)] = ds
     for number, ds in by_number.items():
         original = pydicom.dcmread(originals[number - 1])
-        assert str(ds.PatientName) == "ANON^PHI-2" and ds.PatientID == "PHI-2"
+        # The files carry the case's opaque pseudonym, never its label (cases.pseudonyms).
+        pseudonym = pseudonym_for_label("PHI-2")
+        assert str(ds.PatientName) == f"ANON^{pseudonym}" and ds.PatientID == pseudonym
         assert ds.PatientIdentityRemoved == "YES"
         assert "113100" in [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
         assert ds.PatientBirthDate == ""

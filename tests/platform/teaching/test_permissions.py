@@ -36,7 +36,6 @@ def urls(world) -> dict[str, tuple[str, str]]:
         "set-detail": (reverse("teaching:set-detail", args=[s]), "reader"),
         "set-next": (reverse("teaching:set-next", args=[s]), "reader"),
         "study": (reverse("teaching:study", args=[s]), "admin"),
-        "daily": (reverse("teaching:daily"), "reader"),
         "read": (reverse("teaching:read", args=[r]), "owner"),
         "read-state": (reverse("teaching:read-state", args=[r]), "owner"),
         "read-image": (reverse("teaching:read-image", args=[r, 0]), "owner"),
@@ -52,6 +51,9 @@ def urls(world) -> dict[str, tuple[str, str]]:
         "dashboard-csv": (reverse("teaching:dashboard-csv", args=[rita, "reads"]), "rita+admin"),
         "cohort": (reverse("teaching:cohort"), "admin"),
         "cohort-csv": (reverse("teaching:cohort-csv", args=["performance"]), "admin"),
+        # Last: the case of the day may be the case of rita's committed read, and while
+        # she reads it again its reveal is (rightly) refused.
+        "daily": (reverse("teaching:daily"), "reader"),
     }
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from pydicom.uid import generate_uid
 
 from cases.models import Instance, Series, Study
+from cases.pseudonyms import case_pseudonym, patient_name
 from tests.platform.factories import ct_slice, make_case, store_dataset
 
 
@@ -45,7 +46,9 @@ def add_series(
         ds = ct_slice(pixels, z=3.0 * k)
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study.study_uid, series_uid
         ds.InstanceNumber = k + 1
-        ds.PatientID = case.label
+        # As ingest writes them: the case's opaque pseudonym, never its label.
+        ds.PatientID = case_pseudonym(case)
+        ds.PatientName = patient_name(ds.PatientID)
         if study_description:
             ds.StudyDescription = study_description
         if series_description:

@@ -10,6 +10,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 
 from cases.models import Instance
+from cases.pseudonyms import case_pseudonym
 from tests.conftest import PASSWORD
 from tests.platform.factories import make_case
 from tests.platform.viewer.conftest import add_series
@@ -50,7 +51,9 @@ def test_search_retrieve_and_metadata_with_dicomweb_client(stored, live_server, 
     studies = client.search_for_studies()
     assert [s["0020000D"]["Value"][0] for s in studies] == [study_uid]  # only dora's own
     assert studies[0]["00201208"]["Value"] == [4]
-    assert client.search_for_studies(search_filters={"PatientID": "dora-dw"})
+    # PatientID is the case's pseudonym, as in the files; the label matches nothing.
+    assert client.search_for_studies(search_filters={"PatientID": case_pseudonym(stored.study.case)})
+    assert client.search_for_studies(search_filters={"PatientID": "dora-dw"}) == []
     assert client.search_for_studies(search_filters={"PatientID": "nobody"}) == []
 
     series = client.search_for_series(study_instance_uid=study_uid)

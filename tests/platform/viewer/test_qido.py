@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cases.models import Study
+from cases.pseudonyms import case_pseudonym
 from tests.platform.factories import make_case
 from tests.platform.viewer.conftest import add_series
 
@@ -21,9 +22,14 @@ def test_study_matching(alice, client_for):
     b = make_case(label="BETA-2")
     sb = add_series(b, 1).study
     client = client_for(alice)
-    assert _uids(client.get("/dicomweb/studies", {"PatientID": "ALPHA-1"})) == [sa.study_uid]
-    assert _uids(client.get("/dicomweb/studies", {"PatientID": "BET*"})) == [sb.study_uid]
-    assert _uids(client.get("/dicomweb/studies", {"00100020": "alpha-?"})) == [sa.study_uid]
+    # PatientID is the case's pseudonym (what the files carry), never its label.
+    pa, pb = case_pseudonym(a), case_pseudonym(b)
+    assert _uids(client.get("/dicomweb/studies", {"PatientID": pa})) == [sa.study_uid]
+    assert _uids(client.get("/dicomweb/studies", {"PatientID": "ALPHA-1"})) == []
+    assert _uids(client.get("/dicomweb/studies", {"PatientID": pb[:-2] + "*"})) == [sb.study_uid]
+    assert _uids(client.get("/dicomweb/studies", {"00100020": pa[:-1].lower() + "?"})) == [sa.study_uid]
+    series_found = client.get(f"/dicomweb/studies/{sb.study_uid}/series", {"PatientID": pb})
+    assert _uids(series_found, "0020000E") == [sb.series.get().series_uid]
     assert _uids(client.get("/dicomweb/studies", {"StudyDate": "20200101-20201231"})) == [sa.study_uid]
     both = f"{sa.study_uid},{sb.study_uid}"
     assert sorted(_uids(client.get("/dicomweb/studies", {"StudyInstanceUID": both}))) == sorted(
@@ -40,7 +46,8 @@ def test_study_attributes(alice, client_for):
     case = make_case(label="GAMMA")
     series = add_series(case, 3, study_description="Pelvis")
     [study] = client_for(alice).get("/dicomweb/studies").json()
-    assert study["00100020"]["Value"] == ["GAMMA"]
+    assert study["00100020"]["Value"] == [case_pseudonym(case)]
+    assert study["00100010"]["Value"] == [{"Alphabetic": f"ANON^{case_pseudonym(case)}"}]
     assert study["00080061"]["Value"] == ["CT"]
     assert study["00201206"]["Value"] == [1] and study["00201208"]["Value"] == [3]
     assert study["00081030"]["Value"] == ["Pelvis"]

@@ -10,7 +10,15 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="register as candidates only")
 
     def handle(self, *args, **options):
-        started = services.sync_from_cards(serve_new=not options["no_serve"])
-        for mv in started:
+        report = services.sync_cards(serve_new=not options["no_serve"])
+        for mv in report.started:
             self.stdout.write(f"serving {mv}")
-        self.stdout.write(self.style.SUCCESS(f"{len(started)} new version(s) serving"))
+        for line in report.warnings:
+            self.stdout.write(self.style.WARNING(line))
+        for line in report.problems:
+            self.stderr.write(self.style.ERROR(f"skipped {line}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(report.registered)} new version(s) registered, {len(report.started)} serving"
+            )
+        )
