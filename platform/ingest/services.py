@@ -394,7 +394,10 @@ def _prepare(source: readers.Source, label: str, shared: dict) -> _Prepared | No
     except BaseException as exc:  # noqa: BLE001 - see the docstring
         storage.delete_objects(stored)
         if isinstance(exc, IngestError):
-            raise
+            if source.name in exc.message:
+                raise
+            # De-identification refuses by attribute and does not know the file's name.
+            raise IngestError(f"{source.name}: {exc.message}", code=exc.code) from exc
         raise safe_decode.unexpected(source.name, exc) from exc
 
 
