@@ -43,7 +43,9 @@ def _save_uploads(files, folder: Path) -> list[Path]:
 def new_request(request):
     """Step 1: drop files, a folder or a zip. The images are de-identified and stored."""
     if request.method == "GET":
-        return render(request, "opinions/new.html")
+        from demo.training import models_notice
+
+        return render(request, "opinions/new.html", {"models_notice": models_notice()})
     from ingest.errors import IngestError
     from ingest.services import ingest_paths
 
