@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,14 +78,17 @@ def parse_step(line: str) -> tuple[int, int] | None:
     return (step, steps) if 0 < step <= steps else None
 
 
-def estimate_remaining(task: str, recipe: str, elapsed: float, stage_step=None, stage_elapsed=0.0) -> float:
+def estimate_remaining(
+    task: str, recipe: str, elapsed: float, stage_step=None, stage_elapsed=0.0
+) -> int | None:
     """Seconds left: the measured total for this recipe, or when the current stage runs
-    longer than that, what its own step rate says about the stage."""
-    left = max(0.0, EXPECTED_SECONDS.get((task, recipe), 600) - elapsed)
+    longer than that, what its own step rate says about the stage. None once the run is
+    past its usual time with no step count to go by (a busy machine): no made-up figure."""
+    left = EXPECTED_SECONDS.get((task, recipe), 600) - elapsed
     if stage_step:
         step, steps = stage_step
         left = max(left, stage_elapsed / step * (steps - step))
-    return round(left)
+    return round(left) if left > 0 else None
 
 
 def _inside_var(relative: str) -> Path:
@@ -128,7 +133,11 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
     if models_present(task):
         return write_progress(task, **state, state="done", stage="models already trained", finished=started)
     write_progress(task, **state, stage=f"making {n} training phantoms", step=None, steps=None)
-    manifest = ensure_phantoms(task, n, seed, data, splits)
+    try:
+        manifest = ensure_phantoms(task, n, seed, data, splits)
+    except (RuntimeError, ValueError, OSError) as exc:
+        write_progress(task, state="failed", error=str(exc)[-2000:], finished=time.time())
+        raise RuntimeError(str(exc)) from exc
     command = [sys.executable, "-m", "inference_worker", "train", task, "--data", str(manifest)]
     command += ["--out", str(settings.models_dir()), "--seed", str(seed)]
     if quick:
@@ -142,30 +151,34 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
         bufsize=1,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
+    # Lines are read on a thread, so the elapsed time and the estimate keep moving
+    # through long stages that print nothing.
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(raw) for raw in proc.stdout], daemon=True).start()
     tail: list[str] = []
-    stage, stage_started, last_write = "training", time.time(), 0.0
-    for raw in proc.stdout:
-        line = raw.strip()
-        if not line:
-            continue
-        tail = (tail + [line])[-20:]
-        step = parse_step(line)
-        label = STEP.split(line)[0].strip(" :") if step else line
-        if label and label[0].isalpha() and len(label) < 120 and label != stage:
-            stage, stage_started = label, time.time()
+    stage, stage_started, step = "training", time.time(), None
+    while proc.poll() is None or not lines.empty():
+        try:
+            line = lines.get(timeout=1.0).strip()
+        except queue.Empty:
+            line = ""
+        if line:
+            tail = (tail + [line])[-20:]
+            step = parse_step(line)
+            label = STEP.split(line)[0].strip(" :") if step else line
+            if label and label[0].isalpha() and len(label) < 120 and label != stage:
+                stage, stage_started = label, time.time()
         now = time.time()
-        if now - last_write >= 1.0:  # the file is for people: once a second is plenty
-            last_write = now
-            fields = {
-                "stage": stage,
-                "step": step[0] if step else None,
-                "steps": step[1] if step else None,
-                "elapsed": round(now - started),
-                "remaining": estimate_remaining(task, recipe, now - started, step, now - stage_started),
-            }
-            write_progress(task, **fields)
-            if report:
-                report(fields)
+        fields = {
+            "stage": stage,
+            "step": step[0] if step else None,
+            "steps": step[1] if step else None,
+            "elapsed": round(now - started),
+            "remaining": estimate_remaining(task, recipe, now - started, step, now - stage_started),
+        }
+        write_progress(task, **fields)
+        if report and line:
+            report(fields)
     code = proc.wait()
     finished = time.time()
     if code != 0:
