@@ -125,13 +125,18 @@ def ensure_example_opinion(task: str, *, log=print):
     referrer = User.objects.filter(username="referrer").first()
     if referrer is None or not serving_models(task).exists():
         return None
-    if AnalysisRequest.objects.filter(requested_by=referrer, pipeline=task).exists():
+    # A failed example (say, the worker had no models yet) is tried again.
+    tried = AnalysisRequest.objects.filter(requested_by=referrer, pipeline=task).order_by("-id")
+    if tried.exclude(status=AnalysisRequest.Status.FAILED).exists():
         return None
-    study = _held_out_study(task, read_manifest)
-    if not study:
-        log(f"{task}: no held-out phantom study for the example second opinion")
-        return None
-    case = ingest_paths(study, user=referrer, owner=referrer, in_library=False).case
+    if tried.exists():  # its study is stored already: ask again on the same case
+        case = tried.first().case
+    else:
+        study = _held_out_study(task, read_manifest)
+        if not study:
+            log(f"{task}: no held-out phantom study for the example second opinion")
+            return None
+        case = ingest_paths(study, user=referrer, owner=referrer, in_library=False).case
     request = submit_analysis(case=case, pipeline=task, user=referrer)
     log(f"{task}: example second opinion queued for the referrer")
     return request

@@ -132,3 +132,18 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def referrer_study(var: Path, task: str = "sacral-ct") -> list[Path]:
+    """Files of a training-phantom study the demo has not stored yet (the example second
+    opinions use a test-split one, the library is another cohort): a validation study."""
+    from inference_worker.manifest import read_manifest
+
+    manifest = var / "demo" / "training" / "quick" / task / "manifest.csv"
+    for row in read_manifest(manifest):
+        if row.split == "validation":
+            files = []
+            for path in row.images:
+                files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+            return files
+    raise AssertionError(f"no validation study in {manifest}")

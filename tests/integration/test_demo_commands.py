@@ -17,6 +17,7 @@ from tests.integration.demo_harness import (
     login,
     manage,
     query,
+    referrer_study,
     wait_for,
 )
 
@@ -109,11 +110,7 @@ def test_demo_commands_end_to_end(tmp_path):
         assert "synthetic phantoms" in progress
 
         # A referring doctor's own sacral CT, while the library backfill is queued.
-        study = sorted((var / "demo" / "training" / "quick" / "sacral-ct").rglob("*.dcm"))
-        series = {}
-        for f in study:
-            series.setdefault(f.parent, []).append(f)
-        request_id = _upload_sacral_ct(referrer, url, next(iter(series.values())))
+        request_id = _upload_sacral_ct(referrer, url, referrer_study(var))
         wait_for(
             lambda: (
                 query(

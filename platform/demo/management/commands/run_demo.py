@@ -53,6 +53,41 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-train", action="store_true", help="do not queue any training")
 
+    def prepare(self, host: str, port: str, *, quick: bool, train: bool) -> None:
+        """Register earlier models, queue backfill and training, print the logins. A
+        problem here is reported, and the site keeps running: it serves without models."""
+        try:
+            # Models trained by an earlier run: registered now (a no-op when they are), and
+            # library cases still without a current opinion (a run stopped mid-backfill)
+            # queued again on the backfill queue.
+            for task in services.TASKS:
+                if not services.models_missing(task):
+                    training.models_ready(task, log=self.stdout.write)
+            if settings.TEACHING_AUTO_ANALYSE:
+                from teaching.services import analyse_library
+
+                if queued := analyse_library():
+                    self.stdout.write(f"library backfill: {len(queued)} analyses queued")
+            if train:
+                # The inference worker just started: a run marked "running" was cut short.
+                queued = training.queue_training(quick=quick, log=self.stdout.write, fresh_worker=True)
+                if queued:
+                    self.stdout.write(
+                        f"training in the background ({'quick' if quick else 'full'} recipe): "
+                        f"{', '.join(queued)}; progress at http://{host}:{port}/demo/training/"
+                    )
+        except Exception as exc:  # the demo still serves the library and teaching
+            self.stderr.write(f"demo set-up problem (the site keeps running): {type(exc).__name__}: {exc}")
+        url = f"http://{host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(f"\nOsteoLens demo running at {url}"))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, role, seniority in DEMO_USERS:
+            self.stdout.write(f"  {username:10s} {role.label}{f' ({seniority})' if seniority else ''}")
+        self.stdout.write(
+            "Models shown in the demo were trained on synthetic phantoms. Ctrl-C stops everything.\n"
+        )
+        self.stdout.flush()
+
     def handle(self, *args, host, port, quick, no_train, **options):
         try:
             quick = quick or services.quick_from_env()
@@ -66,28 +101,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         for name, command in process_commands(host, port).items():
             processes[name] = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
-        # Models trained by an earlier run: registered now (a no-op when they are).
-        for task in services.TASKS:
-            if not services.models_missing(task):
-                training.models_ready(task, log=self.stdout.write)
-        if not no_train:
-            # The inference worker just started: a run marked "running" was cut short.
-            queued = training.queue_training(quick=quick, log=self.stdout.write, fresh_worker=True)
-            if queued:
-                self.stdout.write(
-                    f"training in the background ({'quick' if quick else 'full'} recipe): "
-                    f"{', '.join(queued)}; progress at http://{host}:{port}/demo/training/"
-                )
-        url = f"http://{host}:{port}/"
-        self.stdout.write(self.style.SUCCESS(f"\nOsteoLens demo running at {url}"))
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-        for username, role, seniority in DEMO_USERS:
-            self.stdout.write(f"  {username:10s} {role.label}{f' ({seniority})' if seniority else ''}")
-        self.stdout.write(
-            "Models shown in the demo were trained on synthetic phantoms. Ctrl-C stops everything.\n"
-        )
-        self.stdout.flush()
         try:
+            self.prepare(host, port, quick=quick, train=not no_train)
             while all(p.poll() is None for p in processes.values()):
                 time.sleep(1)
             failed = [n for n, p in processes.items() if p.poll() is not None]
