@@ -108,3 +108,13 @@ def test_second_opinion_form_says_how_many_models_are_ready(var, client_for, dor
     assert "about 40 s left" in html
     ModelVersion.objects.create(task="spine-xray", name="m", version="1", sha256="x", status="serving")
     assert 'id="models-notice"' not in client.get(reverse("opinions:new")).content.decode()
+
+
+def test_the_worker_loads_models_from_where_the_demo_trains_them(var, monkeypatch):
+    """Trainer, web side and the worker's model loader agree on the models folder (the
+    loader used to look in the repository's var/ whatever OSTEOLENS_VAR_DIR said)."""
+    from inference_worker import settings as shared
+    from inference_worker.models import registry
+
+    monkeypatch.delenv("MODELS_DIR", raising=False)
+    assert registry.models_dir() == shared.models_dir() == var / "models"
