@@ -46,8 +46,7 @@ static/build/.built: node_modules/.installed package-lock.json $(VIEWER_SOURCES)
 viewer: static/build/.built
 
 # What the demo needs: the Python packages and the viewer bundle.
-setup-demo: .venv/.installed
-	@if [ -f package.json ]; then $(MAKE) --no-print-directory viewer; fi
+setup-demo: .venv/.installed $(if $(wildcard package.json),viewer)
 
 # What the tests need on top: the Debian packages above.
 setup: setup-demo system-packages
