@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -138,8 +139,12 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
     except (RuntimeError, ValueError, OSError) as exc:
         write_progress(task, state="failed", error=str(exc)[-2000:], finished=time.time())
         raise RuntimeError(str(exc)) from exc
+    # Trained into a staging folder and moved into the models folder only when the whole
+    # pipeline succeeded: a failed run must not leave half a model set that looks trained.
+    staging = _inside_var(f"demo/training/staging/{task}")
+    shutil.rmtree(staging, ignore_errors=True)
     command = [sys.executable, "-m", "inference_worker", "train", task, "--data", str(manifest)]
-    command += ["--out", str(settings.models_dir()), "--seed", str(seed)]
+    command += ["--out", str(staging), "--seed", str(seed)]
     if quick:
         command.append("--quick")
     proc = subprocess.Popen(
@@ -154,10 +159,12 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
     # Lines are read on a thread, so the elapsed time and the estimate keep moving
     # through long stages that print nothing.
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(raw) for raw in proc.stdout], daemon=True).start()
+    reader = threading.Thread(target=lambda: [lines.put(raw) for raw in proc.stdout], daemon=True)
+    reader.start()
     tail: list[str] = []
     stage, stage_started, step = "training", time.time(), None
-    while proc.poll() is None or not lines.empty():
+    # Until the command's output is read to the end (its last lines say why it failed).
+    while reader.is_alive() or not lines.empty():
         try:
             line = lines.get(timeout=1.0).strip()
         except queue.Empty:
@@ -187,6 +194,8 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
             task, state="failed", error=error, finished=finished, elapsed=round(finished - started)
         )
         raise RuntimeError(f"training {task} failed (exit {code}):\n{error}")
+    publish_models(staging / task, settings.models_dir() / task)
+    shutil.rmtree(staging, ignore_errors=True)
     return write_progress(
         task,
         state="done",
@@ -197,6 +206,19 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
         elapsed=round(finished - started),
         remaining=0,
     )
+
+
+def publish_models(source: Path, target: Path) -> None:
+    """Move each trained model folder (``<name>/<version>``) into the models folder."""
+    if not source.is_dir() or not any(source.glob("*/*/card.json")):
+        raise RuntimeError(f"the training command saved no model under {source}")
+    for model in sorted(p for p in source.iterdir() if p.is_dir()):
+        for version in sorted(p for p in model.iterdir() if p.is_dir()):
+            destination = target / model.name / version.name
+            if destination.exists():  # the same version already published: keep it
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(version), str(destination))
 
 
 @app.task(

@@ -118,3 +118,17 @@ def test_the_worker_loads_models_from_where_the_demo_trains_them(var, monkeypatc
 
     monkeypatch.delenv("MODELS_DIR", raising=False)
     assert registry.models_dir() == shared.models_dir() == var / "models"
+
+
+def test_models_are_published_only_from_a_finished_run(tmp_path):
+    staging, models = tmp_path / "staging" / "bone-xray", tmp_path / "models" / "bone-xray"
+    (staging / "vit" / "1").mkdir(parents=True)
+    (staging / "vit" / "1" / "weights.pt").write_bytes(b"w")
+    # No card: the command did not finish this model, so nothing is published.
+    with pytest.raises(RuntimeError, match="saved no model"):
+        demo_training.publish_models(staging, models)
+    assert not models.exists()
+    (staging / "vit" / "1" / "card.json").write_text("{}")
+    demo_training.publish_models(staging, models)
+    assert sorted(p.name for p in (models / "vit" / "1").iterdir()) == ["card.json", "weights.pt"]
+    assert demo_training.models_present("bone-xray", tmp_path / "models")
