@@ -21,7 +21,8 @@ from tests.integration.demo_harness import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# Minutes on a quiet machine; a shared 2-core one can take three times as long.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TASKS = ("sacral-ct", "bone-xray", "spine-xray")
 
