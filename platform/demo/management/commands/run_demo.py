@@ -33,7 +33,15 @@ def process_commands(host: str, port: str) -> dict[str, list[str]]:
         + ["-A", "config.celery", "worker", "-Q", "default", "-B", "-s", schedule]
         + common
         + ["-n", "default@%h"],
-        "web server": [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+        # The checks ran in this process already (and migrate ran them before it).
+        "web server": [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            f"{host}:{port}",
+            "--noreload",
+            "--skip-checks",
+        ],
     }
 
 
