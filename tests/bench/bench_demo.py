@@ -78,13 +78,67 @@ def upload_sacral_ct(session, url: str, files: list[Path]) -> str:
     return re.search(r"/opinions/([0-9a-f-]{36})/", response.url).group(1).replace("-", "")
 
 
+def second_opinion_while_backfill(env: dict, var: Path, log: Path) -> tuple[dict, RunningDemo]:
+    """run_demo on a var folder with trained models; the referrer's sacral CT from upload
+    to finished opinion, with the library backfill (and example opinions) queued."""
+    # train_demo_models queued the example opinions; the next run_demo's workers take
+    # them, and the library backfill, while the referrer asks for a second opinion.
+    demo = RunningDemo(env, log)
+    demo.wait_until_serving()
+    referrer = login(demo.url, "referrer")
+    backfill = query(
+        var,
+        "select count(*) from opinions_analysisrequest r where r.requested_by_id is null "
+        "and r.status in ('queued', 'running')",
+    )[0][0]
+    mark = time.monotonic()
+    request_id = upload_sacral_ct(referrer, demo.url, referrer_study(var))
+    wait_for(
+        lambda: (
+            query(var, "select status from opinions_analysisrequest where public_id = ?", request_id)
+            in ([("done",)], [("failed",)])
+        ),
+        timeout=600,
+        what="the referrer's second opinion",
+    )
+    status = query(var, "select status from opinions_analysisrequest where public_id = ?", request_id)
+    return {
+        "status": status[0][0],
+        "upload_to_done_s": round(time.monotonic() - mark, 1),
+        "backfill_waiting_at_upload": backfill,
+        "backfill_waiting_at_done": query(
+            var,
+            "select count(*) from opinions_analysisrequest where requested_by_id is null "
+            "and status in ('queued', 'running')",
+        )[0][0],
+    }, demo
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("var/bench/demo.json"))
     parser.add_argument("--small", action="store_true", help="the small library (as the CI test)")
+    parser.add_argument(
+        "--opinion-only",
+        type=Path,
+        metavar="VAR",
+        help="only step 3, on an existing demo var folder with quick-trained models",
+    )
     args = parser.parse_args()
 
     results: dict = {"cpus": os.cpu_count(), "load_before": os.getloadavg(), "small": args.small}
+    if args.opinion_only:
+        env = demo_env(args.opinion_only.resolve(), small=args.small, quick=True)
+        opinion, demo = second_opinion_while_backfill(
+            env, args.opinion_only.resolve(), Path(tempfile.mktemp())
+        )
+        demo.stop()
+        results["second_opinion"] = opinion
+        results["load_after"] = os.getloadavg()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1))
+        print(json.dumps(results, indent=1))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     var = tmp / "var"
     env = demo_env(var, small=args.small, quick=True)
@@ -106,37 +160,7 @@ def main() -> None:
             for p in sorted((var / "demo" / "training").glob("*.json"))
         }
         print(json.dumps({"quick_training_s": results["quick_training_s"]}), flush=True)
-        # train_demo_models queued the example opinions; the next run_demo's workers take
-        # them, and the library backfill, while the referrer asks for a second opinion.
-        demo = RunningDemo(env, tmp / "run3.log")
-        demo.wait_until_serving()
-        referrer = login(demo.url, "referrer")
-        backfill = query(
-            var,
-            "select count(*) from opinions_analysisrequest r where r.requested_by_id is null "
-            "and r.status in ('queued', 'running')",
-        )[0][0]
-        mark = time.monotonic()
-        request_id = upload_sacral_ct(referrer, demo.url, referrer_study(var))
-        wait_for(
-            lambda: (
-                query(var, "select status from opinions_analysisrequest where public_id = ?", request_id)
-                in ([("done",)], [("failed",)])
-            ),
-            timeout=600,
-            what="the referrer's second opinion",
-        )
-        status = query(var, "select status from opinions_analysisrequest where public_id = ?", request_id)
-        results["second_opinion"] = {
-            "status": status[0][0],
-            "upload_to_done_s": round(time.monotonic() - mark, 1),
-            "backfill_waiting_at_upload": backfill,
-            "backfill_waiting_at_done": query(
-                var,
-                "select count(*) from opinions_analysisrequest where requested_by_id is null "
-                "and status in ('queued', 'running')",
-            )[0][0],
-        }
+        results["second_opinion"], demo = second_opinion_while_backfill(env, var, tmp / "run3.log")
     finally:
         if demo is not None:
             demo.stop()

@@ -89,7 +89,7 @@ class RunningDemo:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).status_code < 500:
                     return time.monotonic()
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy starting
                 pass
             time.sleep(0.2)
         raise AssertionError(f"the demo did not serve within {timeout:.0f}s:\n{self.log.read_text()[-3000:]}")
