@@ -1,5 +1,7 @@
 # OsteoLens: `make demo` sets up and runs the platform on embedded defaults;
 # `make test` sets up and passes the tests. Both work on a fresh machine.
+# `make demo` needs Python 3.11, Node.js 20 and npm; `make test` also installs two Debian
+# packages (Chromium, dicom3tools) with apt-get when they are missing.
 SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
@@ -8,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-gpu bench lint format viewer system-packages migrate clean
+.PHONY: setup setup-demo demo test test-gpu bench lint format viewer system-packages migrate clean
 
 # --- set-up -------------------------------------------------------------------
 .venv/.installed: pyproject.toml
@@ -19,8 +21,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 	$(PIP) install -q --disable-pip-version-check -r .venv/requirements.txt
 	touch $@
 
-# Debian packages the tests and the demo use: Chromium (browser tests) and
-# dicom3tools (dciodvfy checks every DICOM we write).
+# Debian packages only the tests use: Chromium (browser tests) and dicom3tools
+# (dciodvfy checks every DICOM we write). `make demo` does not need them.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -34,20 +36,31 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-viewer: node_modules/.installed
+# The viewer bundle is rebuilt only when its sources or the lock file change, so a
+# second `make demo` starts in seconds.
+VIEWER_SOURCES := $(shell find static/viewer -type f 2>/dev/null)
+static/build/.built: node_modules/.installed package-lock.json $(VIEWER_SOURCES)
 	npm run --silent build
+	touch $@
 
-setup: .venv/.installed system-packages
-	@if [ -f package.json ]; then $(MAKE) --no-print-directory viewer; fi
+viewer: static/build/.built
 
-migrate: setup
+# What the demo needs: the Python packages and the viewer bundle.
+setup-demo: .venv/.installed $(if $(wildcard package.json),viewer)
+
+# What the tests need on top: the Debian packages above.
+setup: setup-demo system-packages
+
+migrate: setup-demo
 	$(PY) manage.py migrate --noinput -v 0
 
 # --- the two commands ---------------------------------------------------------
+# Serves as soon as the database and the demo library exist (about a minute on a fresh
+# machine); the models train in the background on the inference worker (progress at
+# /demo/training/). QUICK=1 trains with the tiny recipe; SMALL=1 seeds a few cases only.
 demo: migrate
-	$(PY) manage.py seed_demo
-	$(PY) manage.py train_demo_models
-	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
+	$(PY) manage.py seed_demo $(if $(SMALL),--small)
+	$(PY) manage.py run_demo --host $(HOST) --port $(PORT) $(if $(QUICK),--quick)
 
 test: setup
 	$(PY) -m pytest

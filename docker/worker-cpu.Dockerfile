@@ -10,4 +10,4 @@ COPY inference_worker ./inference_worker
 RUN useradd --system --uid 1000 osteolens
 USER osteolens
 ENV OSTEOLENS_VAR_DIR=/data MEDIA_ROOT=/data/media MODELS_DIR=/data/models
-CMD ["celery", "-A", "inference_worker.celery_app", "worker", "-Q", "gpu", "--concurrency", "1", "-l", "INFO"]
+CMD ["celery", "-A", "inference_worker.celery_app", "worker", "-Q", "gpu,gpu-train,gpu-backfill", "--concurrency", "1", "-l", "INFO"]

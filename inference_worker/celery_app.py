@@ -14,5 +14,5 @@ app.conf.update(settings.celery_config())
 app.conf.update(
     # One model-heavy task at a time per process; models stay loaded between tasks.
     worker_concurrency=1,
-    imports=("inference_worker.tasks",),
+    imports=("inference_worker.tasks", "inference_worker.demo_training"),
 )

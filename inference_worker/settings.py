@@ -44,7 +44,12 @@ def broker_transport_options() -> dict:
         # An unacknowledged task (its worker died) is handed out again after this many
         # seconds; it must exceed the longest task's time limit or a slow analysis
         # would run twice (harmless, since analyses are idempotent, but wasteful).
-        return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1200"))}
+        return {
+            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1200")),
+            # The inference worker serves its queues in the order it lists them (requests
+            # before training before library backfill), not round-robin: inference_worker/queues.py.
+            "queue_order_strategy": "priority",
+        }
     if not broker_url().startswith("filesystem"):
         return {}
     folder = var_dir() / "broker"
@@ -58,13 +63,29 @@ def broker_transport_options() -> dict:
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
         "store_processed": False,
+        # How long an idle consumer waits before looking again (kombu's default: 1 s).
+        # A listing of one folder, so cheap; it also bounds the gap between two tasks.
+        "polling_interval": 0.2,
     }
+
+
+def broker_transport() -> str | None:
+    """The filesystem broker with a strict queue order (see inference_worker/queues.py);
+    None keeps the transport the broker URL names."""
+    if broker_url().startswith("filesystem"):
+        return "inference_worker.queues:PriorityFilesystemTransport"
+    return None
+
+
+# The inference worker's queues, served in this order: ``-Q gpu,gpu-train,gpu-backfill``.
+INFERENCE_QUEUES = ("gpu", "gpu-train", "gpu-backfill")
 
 
 def celery_config() -> dict:
     """Settings both Celery apps (web and worker) share."""
     return {
         "broker_url": broker_url(),
+        "broker_transport": broker_transport(),
         "result_backend": result_backend(),
         "broker_transport_options": broker_transport_options(),
         "task_serializer": "json",
@@ -79,6 +100,9 @@ def celery_config() -> dict:
         "worker_prefetch_multiplier": 1,
         "task_default_queue": "default",
         "task_routes": {
+            # Requests go to "gpu"; submit_analysis names "gpu-backfill" for library
+            # re-analysis. Demo training has its own queue, served between the two.
+            "inference_worker.train_demo_models": {"queue": "gpu-train"},
             "inference_worker.*": {"queue": "gpu"},
             "opinions.*": {"queue": "default"},
         },

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -29,8 +28,11 @@ _lock = threading.Lock()
 
 
 def models_dir() -> Path:
-    """Read at call time so tests and commands can point MODELS_DIR elsewhere."""
-    return Path(os.environ.get("MODELS_DIR") or REPO / "var" / "models")
+    """Read at call time so tests and commands can point MODELS_DIR elsewhere; without
+    it, under the var folder (OSTEOLENS_VAR_DIR), as the web side and the trainer use."""
+    from inference_worker import settings
+
+    return Path(settings.models_dir())
 
 
 def __getattr__(name: str):

@@ -18,5 +18,6 @@ urlpatterns = [
     path("dicomweb/", include("viewer.dicomweb_urls")),
     path("api/", include("config.api_urls")),
     path("teaching/", include("teaching.urls")),
+    path("demo/", include("demo.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -26,9 +26,13 @@ def case_inputs(case: Case) -> list[str]:
 
 
 def submit_analysis(
-    *, case: Case, pipeline: str, user=None, clinical=None, reader=None, app=None
+    *, case: Case, pipeline: str, user=None, clinical=None, reader=None, app=None, queue: str = "gpu"
 ) -> AnalysisRequest:
-    """Create the request and queue it to the inference worker once the row is committed."""
+    """Create the request and queue it to the inference worker once the row is committed.
+
+    ``queue``: "gpu" for someone waiting on the answer, "gpu-backfill" for library
+    re-analysis, which the worker takes only when no request waits (inference_worker/queues.py).
+    """
     if app is None:
         from config.celery import app
 
@@ -50,7 +54,7 @@ def submit_analysis(
         result = app.send_task(
             "inference_worker.analyze",
             kwargs=kwargs,
-            queue="gpu",
+            queue=queue,
             link=app.signature("opinions.record_opinion", queue="default"),
             link_error=app.signature(
                 "opinions.record_failure", kwargs={"request_id": str(request.public_id)}, queue="default"

@@ -33,7 +33,9 @@ def _upload_refused(request, error, status: int):
 def new_request(request):
     """Step 1: drop files, a folder or a zip. The images are de-identified and stored."""
     if request.method == "GET":
-        return render(request, "opinions/new.html")
+        from demo.training import models_notice
+
+        return render(request, "opinions/new.html", {"models_notice": models_notice()})
     from ingest.errors import IngestError
 
     try:

@@ -210,11 +210,13 @@ def analyse_library(cases=None, *, user=None) -> list:
     Called when library cases are added and when a model version starts serving
     (teaching.signals). Returns the AnalysisRequests queued.
     """
+    from inference_worker.queues import BACKFILL
     from opinions.services import submit_analysis
 
     queued = []
     for case in selectors.cases_needing_analysis(cases):
-        queued.append(submit_analysis(case=case, pipeline=case.task, user=user))
+        # The backfill queue: a referring doctor's request sent meanwhile goes first.
+        queued.append(submit_analysis(case=case, pipeline=case.task, user=user, queue=BACKFILL))
     if queued:
         log.info("queued %d library analyses", len(queued))
     return queued

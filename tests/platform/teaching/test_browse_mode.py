@@ -44,7 +44,7 @@ def test_analyse_library_queues_only_what_is_missing(monkeypatch):
     queued = []
     monkeypatch.setattr(
         "opinions.services.submit_analysis",
-        lambda *, case, pipeline, user=None: queued.append((case, pipeline)) or case,
+        lambda *, case, pipeline, user=None, queue="gpu": queued.append((case, pipeline, queue)) or case,
     )
     fresh = held_out_case(task="bone-xray", diagnosis="osteosarcoma", with_image=True)
     stale = held_out_case(task="bone-xray", diagnosis="osteosarcoma", with_image=True)
@@ -57,8 +57,10 @@ def test_analyse_library_queues_only_what_is_missing(monkeypatch):
     make_opinion(stale, {"tumour": 0.6, "infection": 0.4}, version="1")
     AnalysisRequest.objects.create(case=busy, pipeline="bone-xray")  # queued already
     services.analyse_library()
-    assert sorted(c.pk for c, _ in queued) == sorted([stale.pk, missing.pk])
-    assert {p for _, p in queued} == {"bone-xray"}
+    assert sorted(c.pk for c, _, _ in queued) == sorted([stale.pk, missing.pk])
+    assert {p for _, p, _ in queued} == {"bone-xray"}
+    # Library re-analysis waits behind second-opinion requests (inference_worker/queues.py).
+    assert {q for _, _, q in queued} == {"gpu-backfill"}
 
 
 def test_a_version_starting_to_serve_triggers_analysis(
