@@ -74,6 +74,13 @@ class ManifestRow:
     lesion_box: tuple[int, int, int, int] | None = None
     synthetic: bool = False
 
+    def files(self) -> list[Path]:
+        """Every file of the row's images, folders expanded (sorted): what one study uploads."""
+        found: list[Path] = []
+        for path in self.images:
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+        return found
+
 
 class ManifestError(ValueError):
     """A manifest with bad rows; ``errors`` lists (line number, message)."""

@@ -149,13 +149,8 @@ def _held_out_study(task: str, read_manifest) -> list[Path]:
         if not manifest.exists():
             continue
         for row in read_manifest(manifest):
-            if row.split != "test":
-                continue
-            files = []
-            for path in row.images:
-                files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
-            if files:
-                return files
+            if row.split == "test" and row.files():
+                return row.files()
     return []
 
 

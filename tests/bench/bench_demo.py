@@ -37,8 +37,8 @@ from tests.integration.demo_harness import (  # noqa: E402
     manage,
     query,
     referrer_study,
-    wait_for,
 )
+from tests.integration.workers import wait_for  # noqa: E402
 
 
 def logged_in_library(env: dict, var: Path, log: Path, *extra: str) -> tuple[dict, RunningDemo]:

@@ -27,11 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import requests
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from tests.bench._login import logged_in  # noqa: E402
+
 PASSWORD = "bench-password-not-secret-123"
 
 
@@ -221,24 +223,7 @@ def main() -> int:
             command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         base = f"http://127.0.0.1:{port}"
-        session = requests.Session()
-        for _ in range(200):
-            try:
-                session.get(f"{base}/accounts/login/", timeout=60)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
-        login = session.post(
-            f"{base}/accounts/login/",
-            data={
-                "username": "benchdoc",
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-            headers={"Referer": f"{base}/accounts/login/"},
-            allow_redirects=False,
-        )
-        assert login.status_code == 302, f"login failed: {login.status_code}"
+        session = logged_in(base, "benchdoc", PASSWORD, attempts=200)
         session.get(f"{base}/ingest/")
         headers = {
             "X-CSRFToken": session.cookies["csrftoken"],

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from tests.bench._login import logged_in  # noqa: E402
 from tests.bench._report import write_report  # noqa: E402
 from tests.platform.ingest import hostile, mutate  # noqa: E402
 
@@ -141,24 +142,7 @@ def main() -> int:
         log = (work / "gunicorn.log").open("wb")
         server = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=log)
         base = f"http://127.0.0.1:{port}"
-        session = requests.Session()
-        for _ in range(600):
-            try:
-                session.get(f"{base}/accounts/login/", timeout=60)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
-        login = session.post(
-            f"{base}/accounts/login/",
-            data={
-                "username": "fuzzdoc",
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-            headers={"Referer": f"{base}/accounts/login/"},
-            allow_redirects=False,
-        )
-        assert login.status_code == 302, f"login failed: {login.status_code}"
+        session = logged_in(base, "fuzzdoc", PASSWORD, attempts=600)
         session.get(f"{base}/ingest/")
         browser = {"X-CSRFToken": session.cookies["csrftoken"], "Accept": "application/json"}
         api = requests.Session()

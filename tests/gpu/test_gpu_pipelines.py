@@ -150,7 +150,7 @@ def test_models_were_trained_on_cuda(trained):
 def test_cuda_gives_the_cpu_answer(trained, cuda, tmp_path):
     task, cohort, models = trained
     row = next(r for r in read_manifest(cohort / "manifest.csv") if r.split == "test")
-    case = [f for p in row.images for f in (sorted(p.rglob("*")) if p.is_dir() else [p]) if f.is_file()]
+    case = row.files()
     on_gpu = _analyse(task, case, models, tmp_path / "accelerator", cuda)
     on_cpu = _analyse(task, case, models, tmp_path / "cpu", torch.device("cpu"))
     assert on_gpu["out_of_domain"] == on_cpu["out_of_domain"]

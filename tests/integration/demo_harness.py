@@ -124,16 +124,6 @@ def query(var: Path, sql: str, *params) -> list[tuple]:
         return db.execute(sql, params).fetchall()
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def referrer_study(var: Path, task: str = "sacral-ct") -> list[Path]:
     """Files of a training-phantom study the demo has not stored yet (the example second
     opinions use a test-split one, the library is another cohort): a validation study."""

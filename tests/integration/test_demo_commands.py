@@ -18,8 +18,8 @@ from tests.integration.demo_harness import (
     manage,
     query,
     referrer_study,
-    wait_for,
 )
+from tests.integration.workers import wait_for
 
 # Minutes on a quiet machine; a shared 2-core one can take three times as long.
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -42,15 +42,7 @@ def studies_of_test_split(manifest: Path) -> list[list[Path]]:
     """The files of each test-split study: what a referring doctor would upload."""
     from inference_worker.manifest import read_manifest
 
-    studies = []
-    for row in read_manifest(manifest):
-        if row.split != "test":
-            continue
-        files = []
-        for path in row.images:
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
-        studies.append(files)
-    return studies
+    return [row.files() for row in read_manifest(manifest) if row.split == "test"]
 
 
 @contextlib.contextmanager

@@ -108,3 +108,14 @@ class _Mode(TorchDispatchMode):
 def other_device():
     with _Mode():
         yield
+
+
+@contextlib.contextmanager
+def placed(name: str):
+    """The torch device called ``name``: "other" for OTHER (its dispatch mode active
+    meanwhile), else a real device such as "cpu" or "cuda:0"."""
+    if name == "other":
+        with other_device():
+            yield OTHER
+    else:
+        yield torch.device(name)

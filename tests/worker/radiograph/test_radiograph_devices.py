@@ -7,7 +7,6 @@ fails as it would on CUDA.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import numpy as np
@@ -20,19 +19,10 @@ from inference_worker.radiograph.networks import ARCHITECTURES, build_classifier
 from inference_worker.radiograph.overlay import model_cams
 from inference_worker.radiograph.recipes import TINY
 from inference_worker.radiograph.training import predict, train_classifier
-from tests.worker.other_device import OTHER, other_device
+from tests.worker.other_device import placed
 from tests.worker.test_devices import available_devices
 
 DEVICES = [*available_devices(), "other"]
-
-
-@contextlib.contextmanager
-def placed(name: str):
-    if name == "other":
-        with other_device():
-            yield OTHER
-    else:
-        yield torch.device(name)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ code (checked against the Score-CAM of 8968dc1).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch
 
 from inference_worker.saliency.gradcam import grad_cam
 from inference_worker.saliency.scorecam import score_cam, score_cam_reference
-from tests.worker.other_device import OTHER, DeviceMixError, other_device
+from tests.worker.other_device import OTHER, DeviceMixError, other_device, placed
 from tests.worker.test_devices import available_devices
 
 METHODS = {
@@ -27,16 +26,6 @@ METHODS = {
     "scorecam-every-channel": lambda net, x: score_cam(net, x, "5", 1, max_channels=None),
     "scorecam-reference": lambda net, x: score_cam_reference(net, x, "5", 1),
 }
-
-
-@contextlib.contextmanager
-def placed(name: str):
-    """The torch device for ``name``, with OTHER's dispatch mode active when it is chosen."""
-    if name == "other":
-        with other_device():
-            yield OTHER
-    else:
-        yield torch.device(name)
 
 
 def test_the_other_device_fails_like_cuda():
