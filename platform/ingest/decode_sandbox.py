@@ -46,6 +46,8 @@ class Job:
     # address 0 like a broken C decoder, "spin" loops for ever. Nothing in an upload
     # reaches it.
     fault: str = ""
+    kind: str = "dicom"  # dicom: pydicom's pixel decoders; raster: Pillow (PNG, JPEG)
+    max_pixels: int = 0  # raster: Pillow's decompression-bomb limit in the web process
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ def _preload() -> None:
     """What every decode needs, imported once in the forkserver rather than per child."""
     import numpy  # noqa: F401
     import pydicom  # noqa: F401
+    from PIL import Image, JpegImagePlugin, PngImagePlugin  # noqa: F401
     from pydicom.pixels import pixel_array  # noqa: F401
 
     for plugin in ("rle", "libjpeg", "openjpeg", "jpeg_ls"):
@@ -75,11 +78,24 @@ def _preload() -> None:
             pass
 
 
-def _decode(path: str) -> tuple[int, ...]:
+def _decode(job: Job) -> tuple[int, ...]:
+    if job.kind == "raster":
+        import warnings
+
+        from PIL import Image
+
+        # The same bomb limit as the web process, so a bomb fails here as an error
+        # (and the web process words it) rather than as an allocation.
+        Image.MAX_IMAGE_PIXELS = job.max_pixels or None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(job.path) as image:
+                image.load()
+                return tuple(int(n) for n in image.size)
     import pydicom
     from pydicom.pixels import pixel_array
 
-    ds = pydicom.dcmread(path, force=True)
+    ds = pydicom.dcmread(job.path, force=True)
     return tuple(int(n) for n in pixel_array(ds).shape)
 
 
@@ -104,7 +120,7 @@ def _serve(conn, memory_bytes: int) -> None:
             elif job.fault == "spin":
                 while True:
                     pass
-            verdict = (OK, _decode(job.path))
+            verdict = (OK, _decode(job))
         except MemoryError as exc:
             verdict = (MEMORY, str(exc) or "out of memory")
         except (KeyboardInterrupt, SystemExit):

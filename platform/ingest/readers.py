@@ -436,20 +436,27 @@ def check_pixels(
         raise IngestError(f"{name}: decoded image size does not match its header.", code="corrupt")
 
 
-def _decode_in_sandbox(path, name: str, cannot_decode) -> tuple[int, ...]:
+def _decode_in_sandbox(
+    path, name: str, cannot_decode, *, kind: str = "dicom", what: str = "the compressed pixel data"
+):
     """The decoded shape of the file at ``path``, decoded in a bounded child process.
-    A decoder's own error is the same refusal as in-process; a crash, a run past the
-    time limits or past the memory budget is refused as unsafe to decode."""
+    A decoder's own error is ``cannot_decode(reason)`` (None: return None and let the
+    caller decode in-process, where the error is an exception like any other); a crash,
+    a run past the time limits or past the memory budget is refused as unsafe."""
     fault = limits.decode_sandbox_fault()
     if fault not in decode_sandbox.FAULTS:
         raise ValueError(f"INGEST_DECODE_SANDBOX_FAULT must be one of {decode_sandbox.FAULTS}")
-    job = decode_sandbox.Job(str(path), limits.decode_cpu_seconds(), fault)
+    job = decode_sandbox.Job(
+        str(path), limits.decode_cpu_seconds(), fault, kind=kind, max_pixels=Image.MAX_IMAGE_PIXELS or 0
+    )
     outcome = decode_sandbox.sandbox(limits.decode_sandbox_processes()).run(
         job, timeout=limits.decode_timeout_seconds(), memory_bytes=limits.decode_memory_bytes()
     )
     if outcome.kind == decode_sandbox.OK:
         return tuple(outcome.detail)
     if outcome.kind == decode_sandbox.FAILED:
+        if cannot_decode is None:
+            return None
         raise cannot_decode(outcome.detail)
     reason = {
         decode_sandbox.MEMORY: f"decoding needs more than {limits.decode_memory_bytes():,} bytes of memory",
@@ -457,7 +464,7 @@ def _decode_in_sandbox(path, name: str, cannot_decode) -> tuple[int, ...]:
     }.get(outcome.kind, outcome.detail)
     log.warning("ingest: %s refused by the decode sandbox: %s (%s)", name, outcome.kind, outcome.detail)
     raise IngestError(
-        f"{name}: the compressed pixel data could not be decoded safely: {reason}; the file is refused.",
+        f"{name}: {what} could not be decoded safely: {reason}; the file is refused.",
         code=f"decode_{outcome.kind}",
     )
 
@@ -725,6 +732,10 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
 
 def raster_to_dicom(path: Path, name: str, workdir: Path) -> Source:
     """A PNG/JPEG radiograph as a Secondary Capture image (modality OT)."""
+    if limits.decode_sandbox_enabled():
+        # Pillow's C decoders meet the file first in a bounded child: a crash or a
+        # runaway there refuses the file; a plain decode error is worded below.
+        _decode_in_sandbox(path, name, None, kind="raster", what="the image")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; refuse those too.

@@ -129,3 +129,40 @@ def test_the_decode_runs_in_the_child_and_its_errors_keep_their_words(tmp_path, 
         r"truncated or corrupt",
     )
     accepted_now(tmp_path, alice, "IM0004", rle_slice(4))
+
+
+def png_bytes(size: int, shade: int = 0) -> bytes:
+    import io
+
+    from PIL import Image
+
+    ramp = ((np.arange(size * size).reshape(size, size) // 7 + shade) % 256).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_radiograph_whose_decoder_crashes_is_refused(tmp_path, alice, settings):
+    settings.INGEST_DECODE_SANDBOX_FAULT = "crash"
+    refused(
+        tmp_path,
+        {"hand.png": png_bytes(64)},
+        alice,
+        "decode_crashed",
+        r"^hand\.png: the image could not be decoded safely: the decoder process crashed \(SIGSEGV\)",
+    )
+    settings.INGEST_DECODE_SANDBOX_FAULT = ""
+    accepted_now(tmp_path, alice, "hand.png", png_bytes(64))
+
+
+def test_a_radiograph_past_the_memory_budget_is_refused(tmp_path, alice, settings):
+    # 3000 x 3000 in 8 bits is 9 MB decoded; a 4 MiB budget holds the 64 x 64 one.
+    settings.INGEST_DECODE_MEMORY_BYTES = 4 * 1024**2
+    accepted_now(tmp_path, alice, "small.png", png_bytes(64, shade=1))
+    refused(
+        tmp_path,
+        {"chest.png": png_bytes(3000)},
+        alice,
+        "decode_memory",
+        r"^chest\.png: the image could not be decoded safely: decoding needs more than 4,194,304 bytes",
+    )
