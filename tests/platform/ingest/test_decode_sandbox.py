@@ -166,3 +166,14 @@ def test_a_radiograph_past_the_memory_budget_is_refused(tmp_path, alice, setting
         "decode_memory",
         r"^chest\.png: the image could not be decoded safely: decoding needs more than 4,194,304 bytes",
     )
+
+
+def test_turned_off_the_decode_runs_in_the_web_process(tmp_path, alice, settings, monkeypatch):
+    from ingest import readers
+
+    calls = []
+    real = readers.pixel_array
+    monkeypatch.setattr(readers, "pixel_array", lambda ds: calls.append(1) or real(ds))
+    settings.INGEST_DECODE_SANDBOX = "false"
+    accepted_now(tmp_path, alice, "IM0005", rle_slice(5))
+    assert calls == [1]
