@@ -18,7 +18,10 @@ name and the next file gets a fresh child. Each file checks out a child of its o
 kept for reuse, so the per-file cost is one round trip on a pipe. Children come from a
 forkserver that has imported pydicom and the decoders once, so starting one is a fork.
 
-This module runs in the child too: its child half imports no Django.
+This module runs in the child too: its child half imports no Django. As with any
+multiprocessing start method but fork, a child re-imports the parent's main module:
+entry points (manage.py, gunicorn, celery, pytest) guard theirs with
+``if __name__ == "__main__"``, and a script that calls ingest must do the same.
 """
 
 from __future__ import annotations
@@ -113,7 +116,10 @@ def _serve(conn, memory_bytes: int) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         used = int(usage.ru_utime + usage.ru_stime) + 1
         # The CPU limit counts the process's life: allow this file its own seconds.
-        resource.setrlimit(resource.RLIMIT_CPU, (used + job.cpu_seconds, hard_cpu))
+        soft = used + job.cpu_seconds
+        if hard_cpu != resource.RLIM_INFINITY:
+            soft = min(soft, hard_cpu)  # a site's own hard limit stays the ceiling
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard_cpu))
         try:
             if job.fault == "crash":
                 ctypes.string_at(0)
