@@ -168,6 +168,9 @@ INGEST_ORPHAN_GRACE_SECONDS = env_int("INGEST_ORPHAN_GRACE_SECONDS", 24 * 3600, 
 # What one file may expand to when decoded or inflated, and the largest NIfTI volume.
 INGEST_MAX_DECODED_BYTES = env_int("INGEST_MAX_DECODED_BYTES", 512 * 1024**2, minimum=1024**2)
 INGEST_MAX_NIFTI_VOXELS = env_int("INGEST_MAX_NIFTI_VOXELS", 64 * 1024**2, minimum=1)
+# Compressed pixels and PNG/JPEG are decoded in bounded child processes (ingest.decode_sandbox).
+INGEST_DECODE_SANDBOX = env_bool("INGEST_DECODE_SANDBOX", True)
+INGEST_DECODE_TIMEOUT_SECONDS = env_int("INGEST_DECODE_TIMEOUT_SECONDS", 60, minimum=1)
 
 # Celery. The web side only sends tasks and reads their state; the inference worker
 # (no Django) and the bookkeeping worker share the broker, result backend and storage,

@@ -65,3 +65,42 @@ def orphan_grace_seconds() -> int:
     # An ingest stores its objects before it writes their rows; a day is far longer
     # than any ingest, so an object that old with no row is an orphan.
     return int(getattr(settings, "INGEST_ORPHAN_GRACE_SECONDS", 24 * 3600))
+
+
+# --- the decode sandbox (ingest.decode_sandbox) ------------------------------------------
+
+
+def decode_sandbox_enabled() -> bool:
+    """Compressed pixel data is decoded in a bounded child process; off only where a
+    site cannot start processes (the in-process guards then still apply)."""
+    value = getattr(settings, "INGEST_DECODE_SANDBOX", True)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
+
+
+def decode_sandbox_processes() -> int:
+    # Decodes at once per web process; each may use decode_memory_bytes().
+    return max(int(getattr(settings, "INGEST_DECODE_PROCESSES", 2)), 1)
+
+
+def decode_timeout_seconds() -> float:
+    # Wall clock for one file's decode. The largest accepted image (512 MiB of pixels)
+    # in JPEG 2000 decodes in seconds; a minute is a runaway, not a slow file.
+    return float(getattr(settings, "INGEST_DECODE_TIMEOUT_SECONDS", 60))
+
+
+def decode_cpu_seconds() -> int:
+    # CPU time for one file's decode; a decoder's own threads count too.
+    return max(int(getattr(settings, "INGEST_DECODE_CPU_SECONDS", 120)), 1)
+
+
+def decode_memory_bytes() -> int:
+    """Address space a decoding child may add to what it has after its imports: the
+    decoded image (at most max_decoded_bytes) and the decoder's working copies."""
+    return int(getattr(settings, "INGEST_DECODE_MEMORY_BYTES", 3 * max_decoded_bytes()))
+
+
+def decode_sandbox_fault() -> str:
+    """Test seam only (see decode_sandbox.Job.fault); empty in every real deployment."""
+    return str(getattr(settings, "INGEST_DECODE_SANDBOX_FAULT", "") or "")

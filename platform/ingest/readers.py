@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import logging
 import math
 import os
 import struct
@@ -34,7 +35,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from ingest import archive, dicomwrite, limits, rawvalues, safe_decode
+from ingest import archive, decode_sandbox, dicomwrite, limits, rawvalues, safe_decode
 from ingest.errors import IngestError
 
 DICOM, NIFTI, PNG, JPEG, ZIP = "dicom", "nifti", "png", "jpeg", "zip"
@@ -48,6 +49,7 @@ _VRS = {
     b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM", b"UC", b"UI",
     b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
 }  # fmt: skip
+log = logging.getLogger(__name__)
 _IGNORED_NAMES = {"DICOMDIR", ".DS_Store", "Thumbs.db", "desktop.ini"}
 
 # Decompression-bomb protection stays on whatever another module did to the global.
@@ -250,7 +252,7 @@ def read_dicom(source: Source) -> DicomFile | None:
         return None
     with safe_decode.guarded(lambda exc: _unreadable(source, exc)):
         _fill_missing_uids(ds, source)
-    check_pixels(ds, source.name)
+    check_pixels(ds, source.name, path=source.path)
     return DicomFile(ds)
 
 
@@ -352,10 +354,14 @@ def _short(exc: BaseException) -> str:
     return safe_decode.describe(exc)
 
 
-def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) -> None:
+def check_pixels(
+    ds: Dataset, name: str, *, native_length: int | None = None, path: str | os.PathLike | None = None
+) -> None:
     """A length check for native pixel data (cheap, and what truncation breaks);
     a full decode for compressed data, whose damage only decoding reveals.
-    ``native_length``: the pixel data length when ds was read without its pixels."""
+    ``native_length``: the pixel data length when ds was read without its pixels.
+    ``path``: the file ds was read from; given it, the decode runs in the sandbox
+    (ingest.decode_sandbox) rather than in this process."""
     try:
         rows, columns = int(rawvalues.uint16(ds, "Rows")), int(rawvalues.uint16(ds, "Columns"))
         bits = int(rawvalues.uint16(ds, "BitsAllocated"))
@@ -414,18 +420,53 @@ def check_pixels(ds: Dataset, name: str, *, native_length: int | None = None) ->
             )
         for frame in found:
             _check_codestream_size(frame, rows, columns, name)
-    # A corrupt stream can make a native decoder panic (a BaseException): see safe_decode.
-    with safe_decode.guarded(
-        lambda exc: IngestError(
-            f"{name}: the compressed pixel data cannot be decoded ({transfer_syntax.name}); "
-            f"the file is truncated or corrupt ({_short(exc)}).",
-            code="truncated",
-        )
-    ):
-        array = pixel_array(ds)
-    dims = array.shape[-2:] if samples == 1 else array.shape[-3:-1]
+    cannot_decode = lambda reason: IngestError(  # noqa: E731
+        f"{name}: the compressed pixel data cannot be decoded ({transfer_syntax.name}); "
+        f"the file is truncated or corrupt ({reason}).",
+        code="truncated",
+    )
+    if path is not None and limits.decode_sandbox_enabled():
+        shape = _decode_in_sandbox(path, name, cannot_decode)
+    else:
+        # A corrupt stream can make a native decoder panic (a BaseException): see safe_decode.
+        with safe_decode.guarded(lambda exc: cannot_decode(_short(exc))):
+            shape = pixel_array(ds).shape
+    dims = shape[-2:] if samples == 1 else shape[-3:-1]
     if tuple(dims) != (rows, columns):
         raise IngestError(f"{name}: decoded image size does not match its header.", code="corrupt")
+
+
+def _decode_in_sandbox(
+    path, name: str, cannot_decode, *, kind: str = "dicom", what: str = "the compressed pixel data"
+):
+    """The decoded shape of the file at ``path``, decoded in a bounded child process.
+    A decoder's own error is ``cannot_decode(reason)`` (None: return None and let the
+    caller decode in-process, where the error is an exception like any other); a crash,
+    a run past the time limits or past the memory budget is refused as unsafe."""
+    fault = limits.decode_sandbox_fault()
+    if fault not in decode_sandbox.FAULTS:
+        raise ValueError(f"INGEST_DECODE_SANDBOX_FAULT must be one of {decode_sandbox.FAULTS}")
+    job = decode_sandbox.Job(
+        str(path), limits.decode_cpu_seconds(), fault, kind=kind, max_pixels=Image.MAX_IMAGE_PIXELS or 0
+    )
+    outcome = decode_sandbox.sandbox(limits.decode_sandbox_processes()).run(
+        job, timeout=limits.decode_timeout_seconds(), memory_bytes=limits.decode_memory_bytes()
+    )
+    if outcome.kind == decode_sandbox.OK:
+        return tuple(outcome.detail)
+    if outcome.kind == decode_sandbox.FAILED:
+        if cannot_decode is None:
+            return None
+        raise cannot_decode(outcome.detail)
+    reason = {
+        decode_sandbox.MEMORY: f"decoding needs more than {limits.decode_memory_bytes():,} bytes of memory",
+        "timeout": f"decoding took longer than {limits.decode_timeout_seconds():g} s",
+    }.get(outcome.kind, outcome.detail)
+    log.warning("ingest: %s refused by the decode sandbox: %s (%s)", name, outcome.kind, outcome.detail)
+    raise IngestError(
+        f"{name}: {what} could not be decoded safely: {reason}; the file is refused.",
+        code=f"decode_{outcome.kind}",
+    )
 
 
 def _codestream_size(frame: bytes) -> tuple[int, int] | None:
@@ -691,6 +732,10 @@ def nifti_to_dicom(path: Path, name: str, workdir: Path, *, modality_hint: str =
 
 def raster_to_dicom(path: Path, name: str, workdir: Path) -> Source:
     """A PNG/JPEG radiograph as a Secondary Capture image (modality OT)."""
+    if limits.decode_sandbox_enabled():
+        # Pillow's C decoders meet the file first in a bounded child: a crash or a
+        # runaway there refuses the file; a plain decode error is worded below.
+        _decode_in_sandbox(path, name, None, kind="raster", what="the image")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
