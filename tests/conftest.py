@@ -36,8 +36,17 @@ def _fresh_login_rate_counts(request):
     from none, so wrong-password tests elsewhere never lock 127.0.0.1 for the next one."""
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         from django.core.cache import caches
+        from django.core.cache.backends.redis import RedisCache
 
-        caches["login-rate"].clear()
+        cache = caches["login-rate"]
+        if isinstance(cache, RedisCache):
+            # Redis: the counts share a database with the sessions (CACHE_URL); clear()
+            # would flush those too and sign out every browser test's user.
+            client = cache._cache.get_client(write=True)
+            for key in client.scan_iter(match="*:login-rate:*"):
+                client.delete(key)
+        else:
+            cache.clear()
     yield
 
 

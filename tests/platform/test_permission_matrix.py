@@ -32,6 +32,7 @@ MATRIX = [
     ("cases:series-thumbnail", "referral_series", (LOGIN, 404, 200, 404, 200)),
     ("ingest:upload", None, (LOGIN, 403, 200, 200, 200)),
     ("cohorts:import", None, (LOGIN, 403, 403, 403, 200)),
+    ("demo:training", None, (LOGIN, 403, 403, 403, 200)),
     ("opinions:list", None, (LOGIN, 403, 200, 200, 200)),
     ("opinions:new", None, (LOGIN, 403, 200, 200, 200)),
     ("opinions:configure", "referral_case_id", (LOGIN, 403, 200, 404, 200)),

@@ -13,6 +13,8 @@ from inference_worker import demo_training
 @pytest.fixture
 def var(monkeypatch, tmp_path):
     monkeypatch.setenv("OSTEOLENS_VAR_DIR", str(tmp_path / "var"))
+    # The models folder follows the var folder here, whatever an earlier test exported.
+    monkeypatch.delenv("MODELS_DIR", raising=False)
     return tmp_path / "var"
 
 
@@ -132,3 +134,14 @@ def test_models_are_published_only_from_a_finished_run(tmp_path):
     demo_training.publish_models(staging, models)
     assert sorted(p.name for p in (models / "vit" / "1").iterdir()) == ["card.json", "weights.pt"]
     assert demo_training.models_present("bone-xray", tmp_path / "models")
+
+
+def test_a_task_whose_models_exist_is_reported_done_without_training(var):
+    card = var / "models" / "bone-xray" / "efficientnet-b3" / "1" / "card.json"
+    card.parent.mkdir(parents=True)
+    card.write_text("{}")
+    state = demo_training.run_training(
+        task="bone-xray", n=2, seed=1, data="demo/t/bone", splits={"train": 1.0}, quick=True
+    )
+    assert state["state"] == "done" and state["stage"] == "models already trained"
+    assert not (var / "demo" / "t" / "bone").exists()
