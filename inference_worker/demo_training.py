@@ -132,7 +132,9 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
     started = time.time()
     state = {"state": "running", "recipe": recipe, "started": started, "finished": None, "error": ""}
     if models_present(task):
-        return write_progress(task, **{**state, "state": "done", "stage": "models already trained", "finished": started})
+        return write_progress(
+            task, **{**state, "state": "done", "stage": "models already trained", "finished": started}
+        )
     write_progress(task, **state, stage=f"making {n} training phantoms", step=None, steps=None)
     try:
         manifest = ensure_phantoms(task, n, seed, data, splits)
