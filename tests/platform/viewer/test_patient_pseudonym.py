@@ -7,6 +7,8 @@ file, so QIDO, the metadata and WADO gave it away.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pydicom
 import pytest
@@ -83,3 +85,43 @@ def test_the_pseudonym_is_keyed_and_stable(settings):
     assert first == pseudonym_for_label(LABEL) != pseudonym_for_label("TIB-2")
     settings.CASE_PSEUDONYM_KEY = "another key of at least thirty-two characters"
     assert pseudonym_for_label(LABEL) != first
+
+
+def test_files_stored_with_the_label_are_rewritten_by_the_command(ingested, client_for, alice, settings):
+    """Files ingested before the pseudonyms (label in PatientID) are repaired in place."""
+    from django.core.management import call_command
+
+    from cases.models import Instance
+    from ingest import storage
+
+    # Put the pre-pseudonym state back: each file carries the label, as ingest wrote it.
+    old_paths = []
+    for instance in Instance.objects.filter(series__study__case=ingested):
+        ds = pydicom.dcmread(storage.absolute_path(instance.path))
+        ds.PatientID, ds.PatientName = LABEL, f"ANON^{LABEL}"
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        stored = storage.put_bytes(buffer.getvalue())
+        Instance.objects.filter(pk=instance.pk).update(
+            path=stored.path, sha256=stored.sha256, size=stored.size
+        )
+        old_paths.append(stored.path)
+    instance = Instance.objects.filter(series__study__case=ingested).first()
+    assert LABEL.encode() in b"".join(
+        client_for(alice).get(f"/viewer/wado/{instance.sop_uid}").streaming_content
+    )
+
+    call_command("repseudonymise_files")
+
+    pseudonym = case_pseudonym(ingested)
+    for instance in Instance.objects.filter(series__study__case=ingested):
+        stored = pydicom.dcmread(storage.absolute_path(instance.path))
+        assert (stored.PatientID, str(stored.PatientName)) == (pseudonym, f"ANON^{pseudonym}")
+        assert stored.pixel_array.shape == (32, 32)
+        _no_label(
+            b"".join(client_for(alice).get(f"/viewer/wado/{instance.sop_uid}").streaming_content), "WADO"
+        )
+    assert not any(storage.exists(path) for path in old_paths)  # no orphan left behind
+    paths = sorted(Instance.objects.values_list("path", flat=True))
+    call_command("repseudonymise_files")  # a second run changes nothing
+    assert sorted(Instance.objects.values_list("path", flat=True)) == paths
