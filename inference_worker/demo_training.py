@@ -106,15 +106,21 @@ def ensure_phantoms(task: str, n: int, seed: int, data: str, splits: dict) -> Pa
     Made by our phantoms command in a child process: the generator spawns its own
     process pool, which must not start from inside a Celery pool process.
     """
-    out = _inside_var(data)
+    return make_phantoms(task, n, seed, _inside_var(data), splits)
+
+
+def make_phantoms(task: str, n: int, seed: int, out: Path, splits: dict) -> Path:
+    """Phantom DICOM + manifest.csv under ``out`` by our phantoms command, once (a rerun
+    finds the manifest); RuntimeError with the command's last lines when it fails."""
     manifest = out / "manifest.csv"
-    if not manifest.exists():
-        spec = ",".join(f"{name}={fraction}" for name, fraction in splits.items())
-        command = [sys.executable, "-m", "inference_worker", "phantoms", task, "--n", str(n)]
-        command += ["--seed", str(seed), "--out", str(out), "--splits", spec]
-        done = subprocess.run(command, cwd=settings.REPO, capture_output=True, text=True)
-        if done.returncode != 0 or not manifest.exists():
-            raise RuntimeError(f"making {task} phantoms failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    if manifest.exists():
+        return manifest
+    spec = ",".join(f"{name}={fraction}" for name, fraction in splits.items())
+    command = [sys.executable, "-m", "inference_worker", "phantoms", task, "--n", str(n)]
+    command += ["--seed", str(seed), "--out", str(out), "--splits", spec]
+    done = subprocess.run(command, cwd=settings.REPO, capture_output=True, text=True)
+    if done.returncode != 0 or not manifest.exists():
+        raise RuntimeError(f"making {task} phantoms failed:\n{(done.stderr or done.stdout)[-2000:]}")
     return manifest
 
 

@@ -15,8 +15,6 @@ and ~0.05 s per radiograph).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,16 +129,12 @@ def make_phantoms(task: str, n: int, seed: int, out: Path, splits: dict) -> Path
     A child process: the generator runs a process pool, which must not be spawned from
     inside a Celery or test process.
     """
-    manifest = out / "manifest.csv"
-    if manifest.exists():
-        return manifest
-    spec = ",".join(f"{name}={fraction}" for name, fraction in splits.items())
-    command = [sys.executable, "-m", "inference_worker", "phantoms", task, "--n", str(n)]
-    command += ["--seed", str(seed), "--out", str(out), "--splits", spec]
-    done = subprocess.run(command, cwd=settings.BASE_DIR, capture_output=True, text=True)
-    if done.returncode != 0 or not manifest.exists():
-        raise DemoError(f"making {task} phantoms failed:\n{(done.stderr or done.stdout)[-2000:]}")
-    return manifest
+    from inference_worker.demo_training import make_phantoms as make
+
+    try:
+        return make(task, n, seed, out, splits)
+    except RuntimeError as exc:
+        raise DemoError(str(exc)) from exc
 
 
 def seed_library(size: str, log=print) -> None:
