@@ -154,19 +154,8 @@ def sweep_orphan_objects(
         if rel in referenced:
             sweep.kept += 1
             continue
-        if not dry_run:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            # Tidy the fan-out folders it leaves empty (objects/ab/cd/).
-            for folder in (path.parent, path.parent.parent):
-                if folder == root:
-                    break
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
+        if not dry_run and not storage.unlink_and_tidy(path):
+            continue
         sweep.removed += 1
         sweep.bytes += size
     if sweep.removed:

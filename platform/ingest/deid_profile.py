@@ -20,8 +20,7 @@ from functools import lru_cache
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
-# Basic Profile actions (PS3.15 E.3.1): X remove, Z empty, D dummy value, K keep,
-# C clean, U replace UID.
+# Basic Profile actions (PS3.15 E.3.1): X remove, Z empty, D dummy, K keep, C clean, U new UID.
 X, Z, D, K, C, U = "X", "Z", "D", "K", "C", "U"
 
 # Keyword -> Basic Profile action, from PS3.15 Table E.1-1 (strictest choice of a row).

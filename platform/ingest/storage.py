@@ -164,22 +164,24 @@ def exists(rel_path: str) -> bool:
 
 def delete_objects(rel_paths: Iterable[str]) -> int:
     """Remove objects (those a failed ingest created); missing ones are ignored."""
-    removed = 0
-    for rel in rel_paths:
-        path = absolute_path(rel)
+    return sum(unlink_and_tidy(absolute_path(rel)) for rel in rel_paths)
+
+
+def unlink_and_tidy(path: Path) -> bool:
+    """Remove one file under objects/ (False when already gone) and the fan-out folders
+    it leaves empty, so a failed ingest leaves MEDIA_ROOT exactly as it found it."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
+        if folder == root():  # MEDIA_ROOT itself stays
+            break
         try:
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            continue
-        # Tidy the fan-out folders if this was their last file, so a failed ingest
-        # leaves MEDIA_ROOT exactly as it found it.
-        for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-    return removed
+            folder.rmdir()
+        except OSError:
+            break
+    return True
 
 
 def _unlink_quietly(name: str) -> None:
