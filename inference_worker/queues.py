@@ -21,10 +21,22 @@ from __future__ import annotations
 from kombu.transport import filesystem
 from kombu.utils.scheduling import FairCycle
 
-REQUESTS = "gpu"
-TRAINING = "gpu-train"
-BACKFILL = "gpu-backfill"
-ORDER = (REQUESTS, TRAINING, BACKFILL)
+from inference_worker.settings import BACKFILL_QUEUE as BACKFILL
+from inference_worker.settings import INFERENCE_QUEUES as ORDER
+from inference_worker.settings import REQUESTS_QUEUE as REQUESTS
+from inference_worker.settings import TRAINING_QUEUE as TRAINING
+
+# The names are defined once, in inference_worker.settings; importers use them from here.
+__all__ = [
+    "BACKFILL",
+    "ORDER",
+    "RANK",
+    "REQUESTS",
+    "TRAINING",
+    "PriorityFilesystemTransport",
+    "StrictOrderCycle",
+]
+
 RANK = {name: rank for rank, name in enumerate(ORDER)}
 
 

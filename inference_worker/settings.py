@@ -78,7 +78,8 @@ def broker_transport() -> str | None:
 
 
 # The inference worker's queues, served in this order: ``-Q gpu,gpu-train,gpu-backfill``.
-INFERENCE_QUEUES = ("gpu", "gpu-train", "gpu-backfill")
+REQUESTS_QUEUE, TRAINING_QUEUE, BACKFILL_QUEUE = "gpu", "gpu-train", "gpu-backfill"
+INFERENCE_QUEUES = (REQUESTS_QUEUE, TRAINING_QUEUE, BACKFILL_QUEUE)
 
 
 def celery_config() -> dict:
@@ -102,7 +103,7 @@ def celery_config() -> dict:
         "task_routes": {
             # Requests go to "gpu"; submit_analysis names "gpu-backfill" for library
             # re-analysis. Demo training has its own queue, served between the two.
-            "inference_worker.train_demo_models": {"queue": "gpu-train"},
+            "inference_worker.train_demo_models": {"queue": TRAINING_QUEUE},
             "inference_worker.*": {"queue": "gpu"},
             "opinions.*": {"queue": "default"},
         },
