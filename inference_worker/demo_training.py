@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from inference_worker import settings
+from inference_worker import devices, settings
 from inference_worker.celery_app import app
 
 # Measured wall times of a whole pipeline's training (phantoms included) on the 2-core
@@ -207,6 +207,8 @@ def run_training(*, task: str, n: int, seed: int, data: str, splits: dict, quick
     return write_progress(
         task,
         state="done",
+        # The training child reads the same OSTEOLENS_DEVICE, so this is where it ran.
+        device=str(devices.device()),
         stage="models saved",
         step=None,
         steps=None,
